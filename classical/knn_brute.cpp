@@ -1,0 +1,849 @@
+// Blocked brute-force search: a cheap guaranteed lower bound of every distance, then exact
+// re-ranking of the pairs the bound cannot rule out.
+//
+// Both screens work on centred data c = x - mean(reference) (translation does not change
+// distances) and give, for query q and reference row r, a value L with L <= the exact squared
+// distance. A pair is re-ranked with the exact double formula (sq_dist on the original rows)
+// only when L <= T_q, T_q being the query's current k-th exact distance (the radius^2 when
+// counting); every true neighbour passes, so results are exact whatever the screen.
+//
+// Float screen (AVX-512, AVX2+FMA, portable). c is scaled by a power of two so the largest
+// |value| is in [0.5, 1) and rounded to float. With u = 2^-24, tol = 2 (d + 8) u:
+//   L = A_q + B_r - 2 <q, r>,  A_q = ||c_q||^2 (1 - tol) - 2^-100,  B_r = ||c_r||^2 (1 - tol)
+// computed in float with A, B rounded down. The float dot product, the input rounding and the
+// two float operations err by at most (d + 6) u (||c_q||^2 + ||c_r||^2); 2^-100 covers
+// underflow of tiny values. Data whose scale would underflow double distances take A = -inf
+// (every pair is re-ranked).
+//   Layout: panels of 16 rows; panel p, feature j, lane l -> fpanels[(p * d + j) * 16 + l].
+//
+// Int8 screen (AVX-512 VNNI, 4x the multiply-adds of float per instruction). With step
+// s = max|c| / 127, a = round(c / s) in [-127, 127], c^ = s a, and the exact bound
+//   |<c_q, c_r> - s^2 <a_q, a_r>| <= (s / 2) (||c^_q||_1 + ||c_r||_1)
+// the test L <= T becomes, in integers,
+//   <a_q, a_r> >= floor(P_q / 2s^2) + floor(R_r / 2s^2),
+//   P_q = ||c_q||^2 - s ||c^_q||_1 - T_q,  R_r = ||c_r||^2 - s ||c_r||_1 (- radius_r^2 for balls)
+// (each floor taken after a small downward margin for double rounding). The reference is
+// stored as unsigned a_r + 128 (vpdpbusd multiplies unsigned by signed bytes); the 128 sum(a_q)
+// this adds is folded into the query's threshold K_q, and -floor(R_r / 2s^2) is the
+// accumulator's start value, so the kernel is dot products and one compare.
+//   Layout: dims in groups of 4 (zero-padded); panel p, group g, lane l, byte t ->
+//   ipanels[((p * groups + g) * 16 + l) * 4 + t].
+// The int8 bound is looser where the data has outliers or low intrinsic dimension; a query
+// block that re-ranks more extra pairs than int8 saves (int8_break_even) switches the rest of
+// the search to the float screen (results are identical either way).
+//
+// Work: blocks of up to 96 queries go to threads; each block runs over tiles of panels that fit
+// in L2, and within a tile micro-blocks of 8 (AVX-512), 6 (AVX2) or 2 (portable) queries keep
+// their accumulators in registers. Memory: the packed reference (n x d floats, or n x d bytes
+// for int8) plus per-thread block buffers; never n_queries x n.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "classical/knn_internal.h"
+#include "core/error.h"
+
+namespace rareforge::knn::detail {
+namespace {
+
+constexpr size_t kLanes = 16;
+constexpr size_t kQueryPad = 24;  // multiple of every kernel's micro-block (8, 6, 2)
+constexpr float kInfF = std::numeric_limits<float>::infinity();
+constexpr size_t kMaxInt8Dims = 4096;  // keeps every int32 accumulator far from overflow
+constexpr int32_t kInitMax = 1 << 29;
+
+/// Extra exact re-ranks per screened pair at which the int8 screen stops paying: it saves about
+/// 0.0135 d ns per pair over float and an exact re-rank costs about 5 + d ns (measured on a
+/// Zen 4 class EPYC).
+double int8_break_even(size_t d) {
+  const double dd = static_cast<double>(d);
+  return 0.0135 * dd / (5.0 + dd);
+}
+
+struct FreeDeleter {
+  void operator()(void* p) const { std::free(p); }
+};
+template <class T>
+using Buffer = std::unique_ptr<T[], FreeDeleter>;
+
+template <class T>
+Buffer<T> aligned_buffer(size_t n) {
+  const size_t bytes = std::max<size_t>(64, (n * sizeof(T) + 63) / 64 * 64);
+  void* p = std::aligned_alloc(64, bytes);
+  RF_CHECK(p != nullptr, "out of memory allocating {} bytes for the k-NN search", bytes);
+  return Buffer<T>(static_cast<T*>(p));
+}
+
+float round_down(double x) {
+  float f = static_cast<float>(x);
+  if (static_cast<double>(f) > x) f = std::nextafter(f, -kInfF);
+  return f;
+}
+
+float round_up(double x) {
+  float f = static_cast<float>(x);
+  if (static_cast<double>(f) < x) f = std::nextafter(f, kInfF);
+  return f;
+}
+
+/// Called by a kernel for query slot m of the block when lanes `mask` of panel `panel` pass
+/// the screen. May tighten the slot's threshold.
+class HitSink {
+ public:
+  virtual ~HitSink() = default;
+  virtual void hits(size_t m, uint32_t mask, size_t panel) = 0;
+};
+
+/// One block of queries as a kernel sees it. Float kernels read qf/A/T, the int8 kernel q8/K.
+struct Block {
+  size_t nq = 0;  ///< multiple of kQueryPad (padding slots never pass)
+  const float* qf = nullptr;
+  const float* A = nullptr;
+  const float* T = nullptr;
+  const int32_t* q8 = nullptr;  ///< groups int32 (4 packed signed bytes) per query
+  const int32_t* K = nullptr;
+  HitSink* sink = nullptr;
+};
+
+struct FloatPanels {
+  const float* panels = nullptr;
+  const float* B = nullptr;
+  const float* R = nullptr;  ///< kBalls: scaled radius^2 per row, else null
+  size_t d = 0;
+};
+
+struct Int8Panels {
+  const uint8_t* panels = nullptr;
+  const int32_t* init = nullptr;
+  size_t groups = 0;
+};
+
+using FloatKernel = void (*)(const Block&, const FloatPanels&, size_t, size_t);
+using Int8Kernel = void (*)(const Block&, const Int8Panels&, size_t, size_t);
+
+// ---- portable float kernel: 2 queries x 16 rows ----------------------------------------------
+
+template <bool kBalls>
+void kernel_generic(const Block& b, const FloatPanels& r, size_t p0, size_t p1) {
+  constexpr size_t kM = 2;
+  const size_t d = r.d;
+  for (size_t m0 = 0; m0 < b.nq; m0 += kM) {
+    const float* q = b.qf + m0 * d;
+    for (size_t p = p0; p < p1; ++p) {
+      const float* panel = r.panels + p * d * kLanes;
+      float acc0[kLanes] = {};
+      float acc1[kLanes] = {};
+      for (size_t j = 0; j < d; ++j) {
+        const float* pj = panel + j * kLanes;
+        const float q0 = q[j];
+        const float q1 = q[d + j];
+        for (size_t l = 0; l < kLanes; ++l) {
+          acc0[l] += q0 * pj[l];
+          acc1[l] += q1 * pj[l];
+        }
+      }
+      const float* B = r.B + p * kLanes;
+      for (size_t m = 0; m < kM; ++m) {
+        const float* acc = m == 0 ? acc0 : acc1;
+        const float A = b.A[m0 + m];
+        const float T = b.T[m0 + m];
+        uint32_t mask = 0;
+        for (size_t l = 0; l < kLanes; ++l) {
+          const float L = (A + B[l]) - 2.0f * acc[l];
+          const float thr = kBalls ? r.R[p * kLanes + l] : T;
+          mask |= static_cast<uint32_t>(L <= thr) << l;
+        }
+        if (mask) b.sink->hits(m0 + m, mask, p);
+      }
+    }
+  }
+}
+
+// ---- AVX2 + FMA float kernel: 6 queries x 16 rows (two ymm) ---------------------------------
+
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+
+template <bool kBalls>
+void kernel_avx2(const Block& b, const FloatPanels& r, size_t p0, size_t p1) {
+  constexpr size_t kM = 6;
+  const size_t d = r.d;
+  const __m256 two = _mm256_set1_ps(2.0f);
+  for (size_t m0 = 0; m0 < b.nq; m0 += kM) {
+    const float* q = b.qf + m0 * d;
+    for (size_t p = p0; p < p1; ++p) {
+      const float* panel = r.panels + p * d * kLanes;
+      __m256 acc[kM][2];
+#pragma GCC unroll 6
+      for (size_t m = 0; m < kM; ++m) acc[m][0] = acc[m][1] = _mm256_setzero_ps();
+      for (size_t j = 0; j < d; ++j) {
+        const __m256 r0 = _mm256_load_ps(panel + j * kLanes);
+        const __m256 r1 = _mm256_load_ps(panel + j * kLanes + 8);
+#pragma GCC unroll 6
+        for (size_t m = 0; m < kM; ++m) {
+          const __m256 qv = _mm256_broadcast_ss(q + m * d + j);
+          acc[m][0] = _mm256_fmadd_ps(qv, r0, acc[m][0]);
+          acc[m][1] = _mm256_fmadd_ps(qv, r1, acc[m][1]);
+        }
+      }
+      const __m256 b0 = _mm256_load_ps(r.B + p * kLanes);
+      const __m256 b1 = _mm256_load_ps(r.B + p * kLanes + 8);
+      __m256 t0 = _mm256_setzero_ps(), t1 = _mm256_setzero_ps();
+      if (kBalls) {
+        t0 = _mm256_load_ps(r.R + p * kLanes);
+        t1 = _mm256_load_ps(r.R + p * kLanes + 8);
+      }
+#pragma GCC unroll 6
+      for (size_t m = 0; m < kM; ++m) {
+        const __m256 a = _mm256_broadcast_ss(b.A + m0 + m);
+        if (!kBalls) t0 = t1 = _mm256_broadcast_ss(b.T + m0 + m);
+        const __m256 l0 = _mm256_fnmadd_ps(two, acc[m][0], _mm256_add_ps(a, b0));
+        const __m256 l1 = _mm256_fnmadd_ps(two, acc[m][1], _mm256_add_ps(a, b1));
+        const uint32_t mask =
+            static_cast<uint32_t>(_mm256_movemask_ps(_mm256_cmp_ps(l0, t0, _CMP_LE_OQ))) |
+            static_cast<uint32_t>(_mm256_movemask_ps(_mm256_cmp_ps(l1, t1, _CMP_LE_OQ))) << 8;
+        if (mask) b.sink->hits(m0 + m, mask, p);
+      }
+    }
+  }
+}
+
+#pragma GCC pop_options
+
+// ---- AVX-512 float kernel: 8 queries x 32 rows (two panels) ---------------------------------
+
+#pragma GCC push_options
+#pragma GCC target("avx512f")
+
+template <bool kBalls, size_t kP>
+inline void avx512_step(const Block& b, const FloatPanels& r, size_t m0, size_t p) {
+  constexpr size_t kM = 8;
+  const size_t d = r.d;
+  const float* q = b.qf + m0 * d;
+  const float* panel = r.panels + p * d * kLanes;
+  const size_t stride = d * kLanes;  // next panel
+  __m512 acc[kM][kP];
+#pragma GCC unroll 8
+  for (size_t m = 0; m < kM; ++m)
+#pragma GCC unroll 2
+    for (size_t s = 0; s < kP; ++s) acc[m][s] = _mm512_setzero_ps();
+  for (size_t j = 0; j < d; ++j) {
+    __m512 rv[kP];
+#pragma GCC unroll 2
+    for (size_t s = 0; s < kP; ++s) rv[s] = _mm512_load_ps(panel + s * stride + j * kLanes);
+#pragma GCC unroll 8
+    for (size_t m = 0; m < kM; ++m) {
+      const __m512 qv = _mm512_set1_ps(q[m * d + j]);
+#pragma GCC unroll 2
+      for (size_t s = 0; s < kP; ++s) acc[m][s] = _mm512_fmadd_ps(qv, rv[s], acc[m][s]);
+    }
+  }
+  const __m512 two = _mm512_set1_ps(2.0f);
+  __m512 bv[kP], rr[kP];
+#pragma GCC unroll 2
+  for (size_t s = 0; s < kP; ++s) {
+    bv[s] = _mm512_load_ps(r.B + (p + s) * kLanes);
+    rr[s] = kBalls ? _mm512_load_ps(r.R + (p + s) * kLanes) : _mm512_setzero_ps();
+  }
+#pragma GCC unroll 8
+  for (size_t m = 0; m < kM; ++m) {
+    const __m512 a = _mm512_set1_ps(b.A[m0 + m]);
+    const __m512 t = _mm512_set1_ps(b.T[m0 + m]);
+    uint32_t masks[kP];
+    uint32_t any = 0;
+#pragma GCC unroll 2
+    for (size_t s = 0; s < kP; ++s) {
+      const __m512 l = _mm512_fnmadd_ps(two, acc[m][s], _mm512_add_ps(a, bv[s]));
+      masks[s] = _mm512_cmp_ps_mask(l, kBalls ? rr[s] : t, _CMP_LE_OQ);
+      any |= masks[s];
+    }
+    if (any) {
+      for (size_t s = 0; s < kP; ++s) {
+        if (masks[s]) b.sink->hits(m0 + m, masks[s], p + s);
+      }
+    }
+  }
+}
+
+template <bool kBalls>
+void kernel_avx512(const Block& b, const FloatPanels& r, size_t p0, size_t p1) {
+  for (size_t m0 = 0; m0 < b.nq; m0 += 8) {
+    size_t p = p0;
+    for (; p + 2 <= p1; p += 2) avx512_step<kBalls, 2>(b, r, m0, p);
+    if (p < p1) avx512_step<kBalls, 1>(b, r, m0, p);
+  }
+}
+
+#pragma GCC pop_options
+
+// ---- AVX-512 VNNI int8 kernel: 8 queries x 32 rows (two panels) -----------------------------
+
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512bw,avx512vnni")
+
+template <size_t kP>
+inline void vnni_step(const Block& b, const Int8Panels& r, size_t m0, size_t p) {
+  constexpr size_t kM = 8;
+  const size_t g4 = r.groups;
+  const int32_t* q = b.q8 + m0 * g4;
+  const uint8_t* panel = r.panels + p * g4 * 64;
+  const size_t stride = g4 * 64;  // next panel
+  __m512i acc[kM][kP];
+  __m512i init[kP];
+#pragma GCC unroll 2
+  for (size_t s = 0; s < kP; ++s) init[s] = _mm512_load_si512(r.init + (p + s) * kLanes);
+#pragma GCC unroll 8
+  for (size_t m = 0; m < kM; ++m)
+#pragma GCC unroll 2
+    for (size_t s = 0; s < kP; ++s) acc[m][s] = init[s];
+  for (size_t g = 0; g < g4; ++g) {
+    __m512i rv[kP];
+#pragma GCC unroll 2
+    for (size_t s = 0; s < kP; ++s) rv[s] = _mm512_load_si512(panel + s * stride + g * 64);
+#pragma GCC unroll 8
+    for (size_t m = 0; m < kM; ++m) {
+      const __m512i qv = _mm512_set1_epi32(q[m * g4 + g]);
+#pragma GCC unroll 2
+      for (size_t s = 0; s < kP; ++s) acc[m][s] = _mm512_dpbusd_epi32(acc[m][s], rv[s], qv);
+    }
+  }
+#pragma GCC unroll 8
+  for (size_t m = 0; m < kM; ++m) {
+    const __m512i kv = _mm512_set1_epi32(b.K[m0 + m]);
+    uint32_t masks[kP];
+    uint32_t any = 0;
+#pragma GCC unroll 2
+    for (size_t s = 0; s < kP; ++s) {
+      masks[s] = _mm512_cmpge_epi32_mask(acc[m][s], kv);
+      any |= masks[s];
+    }
+    if (any) {
+      for (size_t s = 0; s < kP; ++s) {
+        if (masks[s]) b.sink->hits(m0 + m, masks[s], p + s);
+      }
+    }
+  }
+}
+
+void kernel_vnni(const Block& b, const Int8Panels& r, size_t p0, size_t p1) {
+  for (size_t m0 = 0; m0 < b.nq; m0 += 8) {
+    size_t p = p0;
+    for (; p + 2 <= p1; p += 2) vnni_step<2>(b, r, m0, p);
+    if (p < p1) vnni_step<1>(b, r, m0, p);
+  }
+}
+
+#pragma GCC pop_options
+
+FloatKernel pick_float_kernel(Simd simd, bool balls) {
+  switch (simd) {
+    case Simd::kAvx512Vnni:
+    case Simd::kAvx512:
+      return balls ? kernel_avx512<true> : kernel_avx512<false>;
+    case Simd::kAvx2:
+      return balls ? kernel_avx2<true> : kernel_avx2<false>;
+    case Simd::kGeneric:
+      break;
+  }
+  return balls ? kernel_generic<true> : kernel_generic<false>;
+}
+
+// ---- the search -----------------------------------------------------------------------------
+
+/// Everything shared by the blocks of one search.
+struct Search {
+  const Problem* p = nullptr;
+  size_t n = 0, d = 0, nq = 0, n_panels = 0;
+  bool balls = false;
+  std::vector<double> mean;
+  double max_abs = 0.0;
+
+  // float screen
+  int exp2 = 0;  ///< scaled squared distance = ldexp(exact, exp2)
+  double scale = 1.0;
+  double tol = 0.0;
+  bool all_pairs = false;
+  Buffer<float> fpanels, fB, fR;
+  FloatKernel float_kernel = nullptr;
+  std::once_flag float_packed;
+
+  // int8 screen
+  bool int8 = false;
+  std::atomic<bool> int8_off{false};
+  double step = 1.0;    ///< s
+  double inv2s2 = 1.0;  ///< 1 / (2 s^2)
+  size_t groups = 0;
+  Buffer<uint8_t> ipanels;
+  Buffer<int32_t> init;
+
+  const double* ref_row(size_t j) const { return p->reference.row(j); }
+};
+
+void pack_float(Search& s) {
+  const Problem& p = *s.p;
+  const size_t d = s.d;
+  s.fpanels = aligned_buffer<float>(s.n_panels * d * kLanes);
+  s.fB = aligned_buffer<float>(s.n_panels * kLanes);
+  if (s.balls) s.fR = aligned_buffer<float>(s.n_panels * kLanes);
+  constexpr size_t kChunk = 512;
+  parallel_for((s.n_panels + kChunk - 1) / kChunk, p.threads, [&](size_t c, int) {
+    for (size_t pi = c * kChunk; pi < std::min(s.n_panels, (c + 1) * kChunk); ++pi) {
+      float* panel = s.fpanels.get() + pi * d * kLanes;
+      for (size_t l = 0; l < kLanes; ++l) {
+        const size_t i = pi * kLanes + l;
+        if (i >= s.n) {
+          for (size_t j = 0; j < d; ++j) panel[j * kLanes + l] = 0.0f;
+          s.fB[i] = kInfF;
+          if (s.balls) s.fR[i] = 0.0f;
+          continue;
+        }
+        const double* x = s.ref_row(i);
+        double norm = 0.0;
+        for (size_t j = 0; j < d; ++j) {
+          const double c = (x[j] - s.mean[j]) * s.scale;
+          norm += c * c;
+          panel[j * kLanes + l] = static_cast<float>(c);
+        }
+        s.fB[i] = round_down(norm - s.tol * norm);
+        if (s.balls) s.fR[i] = round_up(std::ldexp(p.radii2[i], s.exp2));
+      }
+    }
+  });
+}
+
+/// floor(x - margin) clamped to [lo, hi]; margin covers the double rounding of x's terms.
+int32_t floor_clamped(double x, double margin, int32_t lo, int32_t hi) {
+  const double f = std::floor(x - margin) - 1.0;
+  if (!(f > lo)) return lo;  // also NaN, -inf
+  if (f >= hi) return hi;
+  return static_cast<int32_t>(f);
+}
+
+void pack_int8(Search& s) {
+  const Problem& p = *s.p;
+  const size_t d = s.d;
+  s.ipanels = aligned_buffer<uint8_t>(s.n_panels * s.groups * 64);
+  s.init = aligned_buffer<int32_t>(s.n_panels * kLanes);
+  constexpr size_t kChunk = 512;
+  parallel_for((s.n_panels + kChunk - 1) / kChunk, p.threads, [&](size_t c, int) {
+    for (size_t pi = c * kChunk; pi < std::min(s.n_panels, (c + 1) * kChunk); ++pi) {
+      uint8_t* panel = s.ipanels.get() + pi * s.groups * 64;
+      for (size_t l = 0; l < kLanes; ++l) {
+        const size_t i = pi * kLanes + l;
+        for (size_t j = 0; j < s.groups * 4; ++j) panel[(j / 4) * 64 + l * 4 + j % 4] = 128;
+        if (i >= s.n) {
+          s.init[i] = std::numeric_limits<int32_t>::min() / 2;
+          continue;
+        }
+        const double* x = s.ref_row(i);
+        double norm = 0.0, l1 = 0.0;
+        for (size_t j = 0; j < d; ++j) {
+          const double c = x[j] - s.mean[j];
+          norm += c * c;
+          l1 += std::fabs(c);
+          const double a = std::nearbyint(c / s.step);
+          panel[(j / 4) * 64 + l * 4 + j % 4] = static_cast<uint8_t>(static_cast<int>(a) + 128);
+        }
+        const double ball = s.balls ? p.radii2[i] * (1.0 + 1e-12) : 0.0;
+        const double sl1 = s.step * (1.0 + 1e-12) * l1;
+        const double y = (norm - sl1 - ball) * s.inv2s2;
+        const double margin = 1e-9 * (norm + sl1 + ball) * s.inv2s2;
+        s.init[i] = -floor_clamped(y, margin, -kInitMax, kInitMax);
+      }
+    }
+  });
+}
+
+/// Per-thread buffers for one block of queries.
+struct Scratch {
+  Buffer<float> qf, A, T;
+  Buffer<int32_t> q8, K, off;
+  Buffer<double> P, Pm;  ///< int8: P_q without T, and its rounding margin
+};
+
+/// Thresholds of one block: sets T (float screen) and K (int8 screen) from an exact distance.
+struct Thresholds {
+  const Search* s = nullptr;
+  Scratch* w = nullptr;
+  bool int8 = false;
+
+  void set(size_t m, double t) const {
+    if (int8) {
+      if (std::isinf(t)) {
+        w->K[m] = std::numeric_limits<int32_t>::min();
+        return;
+      }
+      const double tt = t * (1.0 + 1e-12);
+      const double y = (w->P[m] - tt) * s->inv2s2;
+      const double margin = w->Pm[m] + 1e-9 * tt * s->inv2s2;
+      w->K[m] = floor_clamped(y, margin, -kInitMax, kInitMax) + w->off[m];
+    } else {
+      w->T[m] = round_up(std::ldexp(t, s->exp2));
+    }
+  }
+};
+
+class TopKSink final : public HitSink {
+ public:
+  TopKSink(const Search& s, const Output& out, size_t q0, size_t nq, const Thresholds& th)
+      : s_(s), q0_(q0), th_(th) {
+    heaps_.reserve(nq);
+    for (size_t m = 0; m < nq; ++m) {
+      const size_t i = q0 + m;
+      heaps_.emplace_back(out.sq + i * s.p->k, out.idx + i * s.p->k, s.p->k);
+    }
+  }
+
+  __attribute__((noinline)) void hits(size_t m, uint32_t mask, size_t panel) override {
+    const size_t i = q0_ + m;
+    const double* q = s_.p->query_row(i);
+    const int64_t self = s_.p->self_of(i);
+    TopK& heap = heaps_[m];
+    bool changed = false;
+    while (mask) {
+      const size_t j = panel * kLanes + static_cast<size_t>(__builtin_ctz(mask));
+      mask &= mask - 1;
+      if (j >= s_.n) break;  // padding lanes of the last panel
+      if (static_cast<int64_t>(j) == self) continue;
+      ++checks;
+      changed |= heap.offer(sq_dist(q, s_.ref_row(j), s_.d), static_cast<int64_t>(j));
+    }
+    if (changed && heap.full()) th_.set(m, heap.worst());
+  }
+
+  void finish() {
+    for (auto& h : heaps_) {
+      RF_CHECK(h.full(), "brute force found {} of {} neighbours", h.size(), s_.p->k);
+      h.sort_ascending();
+    }
+  }
+
+  size_t checks = 0;
+
+ private:
+  const Search& s_;
+  size_t q0_;
+  const Thresholds& th_;
+  std::vector<TopK> heaps_;
+};
+
+class CountSink final : public HitSink {
+ public:
+  CountSink(const Search& s, const Output& out, size_t q0) : s_(s), out_(out), q0_(q0) {}
+
+  __attribute__((noinline)) void hits(size_t m, uint32_t mask, size_t panel) override {
+    const size_t i = q0_ + m;
+    const Problem& p = *s_.p;
+    const double* q = p.query_row(i);
+    const int64_t self = p.self_of(i);
+    int64_t c = 0;
+    while (mask) {
+      const size_t j = panel * kLanes + static_cast<size_t>(__builtin_ctz(mask));
+      mask &= mask - 1;
+      if (j >= s_.n) break;
+      if (static_cast<int64_t>(j) == self) continue;
+      ++checks;
+      const double r2 = p.mode == Mode::kBalls ? p.radii2[j] : p.radius2;
+      c += sq_dist(q, s_.ref_row(j), s_.d) <= r2;
+    }
+    out_.counts[i] += c;
+  }
+
+  size_t checks = 0;
+
+ private:
+  const Search& s_;
+  const Output& out_;
+  size_t q0_;
+};
+
+/// Fill the block's query buffers for the chosen screen. Slots nb..nb_pad-1 are padding.
+void prepare_block(const Search& s, Scratch& w, size_t q0, size_t nb, size_t nb_pad, bool int8,
+                   const Thresholds& th) {
+  const Problem& p = *s.p;
+  const size_t d = s.d;
+  for (size_t m = 0; m < nb_pad; ++m) {
+    if (int8) {
+      int32_t* q = w.q8.get() + m * s.groups;
+      std::fill(q, q + s.groups, 0);
+      if (m >= nb) {
+        w.K[m] = std::numeric_limits<int32_t>::max();
+        continue;
+      }
+      const double* x = p.query_row(q0 + m);
+      double norm = 0.0, l1hat = 0.0;
+      int64_t sum_a = 0;
+      auto* bytes = reinterpret_cast<uint8_t*>(q);
+      for (size_t j = 0; j < d; ++j) {
+        const double c = x[j] - s.mean[j];
+        norm += c * c;
+        const double a = std::nearbyint(c / s.step);
+        l1hat += std::fabs(a);
+        sum_a += static_cast<int64_t>(a);
+        bytes[j] = static_cast<uint8_t>(static_cast<int8_t>(a));
+      }
+      const double sl1 = s.step * (1.0 + 1e-12) * s.step * l1hat;
+      w.P[m] = norm - sl1;
+      w.Pm[m] = 1e-9 * (norm + sl1) * s.inv2s2;
+      w.off[m] = static_cast<int32_t>(128 * sum_a);
+    } else {
+      float* qf = w.qf.get() + m * d;
+      if (m >= nb) {  // never passes: A = +inf, T = -inf
+        std::fill(qf, qf + d, 0.0f);
+        w.A[m] = kInfF;
+        w.T[m] = -kInfF;
+        continue;
+      }
+      const double* x = p.query_row(q0 + m);
+      double norm = 0.0;
+      for (size_t j = 0; j < d; ++j) {
+        const double c = (x[j] - s.mean[j]) * s.scale;
+        norm += c * c;
+        qf[j] = static_cast<float>(c);
+      }
+      w.A[m] = s.all_pairs ? -kInfF : round_down(norm - s.tol * norm - std::ldexp(1.0, -100));
+    }
+    switch (p.mode) {
+      case Mode::kTopK:
+        th.set(m, std::numeric_limits<double>::infinity());
+        break;
+      case Mode::kCount:
+        th.set(m, p.radius2);
+        break;
+      case Mode::kBalls:
+        th.set(m, 0.0);  // the per-row radius is in R (float) or the start value (int8)
+        break;
+    }
+  }
+}
+
+std::mutex& stats_mutex() {
+  static std::mutex m;
+  return m;
+}
+
+BruteStats& stats_slot() {
+  static BruteStats s;
+  return s;
+}
+
+}  // namespace
+
+void brute_search(const Problem& p, const Output& out) {
+  Search s;
+  s.p = &p;
+  s.n = p.reference.rows;
+  s.d = p.reference.cols;
+  s.nq = p.n_queries;
+  s.balls = p.mode == Mode::kBalls;
+  s.n_panels = (s.n + kLanes - 1) / kLanes;
+  RF_CHECK(s.n > 0, "brute force needs reference rows");
+  const size_t d = s.d;
+
+  // Centre; the largest |centred value| sets the float scale and the int8 step.
+  s.mean.assign(d, 0.0);
+  for (size_t i = 0; i < s.n; ++i) {
+    const double* x = s.ref_row(i);
+    for (size_t j = 0; j < d; ++j) s.mean[j] += x[j];
+  }
+  for (double& m : s.mean) m /= static_cast<double>(s.n);
+  constexpr size_t kRowChunk = 8192;
+  auto max_abs = [&](size_t rows, auto&& row_of) {
+    const size_t n_chunks = (rows + kRowChunk - 1) / kRowChunk;
+    std::vector<double> part(n_chunks, 0.0);
+    parallel_for(n_chunks, p.threads, [&](size_t c, int) {
+      double mx = 0.0;
+      for (size_t i = c * kRowChunk; i < std::min(rows, (c + 1) * kRowChunk); ++i) {
+        const double* x = row_of(i);
+        for (size_t j = 0; j < d; ++j) mx = std::max(mx, std::fabs(x[j] - s.mean[j]));
+      }
+      part[c] = mx;
+    });
+    return part.empty() ? 0.0 : *std::max_element(part.begin(), part.end());
+  };
+  s.max_abs = std::max(max_abs(s.n, [&](size_t i) { return s.ref_row(i); }),
+                       max_abs(s.nq, [&](size_t i) { return p.query_row(i); }));
+
+  int e = 0;
+  if (s.max_abs > 0) std::frexp(s.max_abs, &e);
+  s.scale = std::ldexp(1.0, -e);
+  s.exp2 = -2 * e;
+  s.all_pairs = s.max_abs > 0 && e < -400;  // squared distances would underflow in double
+  s.tol = 2.0 * static_cast<double>(d + 8) * std::ldexp(1.0, -24);
+  const Simd simd = active_simd();
+  s.float_kernel = pick_float_kernel(simd, s.balls);
+
+  s.int8 = simd == Simd::kAvx512Vnni && d > 0 && d <= kMaxInt8Dims && s.max_abs >= 1e-100 &&
+           s.max_abs <= 1e100;
+  if (s.int8) {
+    s.step = s.max_abs / 127.0;
+    s.inv2s2 = 1.0 / (2.0 * s.step * s.step);
+    s.groups = (d + 3) / 4;
+    pack_int8(s);
+  } else {
+    std::call_once(s.float_packed, [&] { pack_float(s); });
+  }
+
+  // Block sizes: a block's query data stays in L1, a tile of panels in L2.
+  size_t qb =
+      std::min<size_t>(96, std::max<size_t>(kQueryPad, 24576 / (4 * std::max<size_t>(d, 1))));
+  qb = qb / kQueryPad * kQueryPad;
+  const size_t per_thread = (s.nq + static_cast<size_t>(p.threads) - 1) / p.threads;
+  qb = std::min(qb, std::max(kQueryPad, (per_thread + kQueryPad - 1) / kQueryPad * kQueryPad));
+  const size_t n_blocks = (s.nq + qb - 1) / qb;
+
+  std::vector<Scratch> scratch(static_cast<size_t>(std::max(1, p.threads)));
+  std::atomic<size_t> total_checks{0};
+  parallel_for(n_blocks, p.threads, [&](size_t blk, int worker) {
+    Scratch& w = scratch[static_cast<size_t>(worker)];
+    const bool int8 = s.int8 && !s.int8_off.load(std::memory_order_relaxed);
+    if (!int8) std::call_once(s.float_packed, [&] { pack_float(s); });
+    if (int8 && !w.q8) {
+      w.q8 = aligned_buffer<int32_t>(qb * s.groups);
+      w.K = aligned_buffer<int32_t>(qb);
+      w.off = aligned_buffer<int32_t>(qb);
+      w.P = aligned_buffer<double>(qb);
+      w.Pm = aligned_buffer<double>(qb);
+    }
+    if (!int8 && !w.qf) {
+      w.qf = aligned_buffer<float>(qb * d);
+      w.A = aligned_buffer<float>(qb);
+      w.T = aligned_buffer<float>(qb);
+    }
+    const size_t q0 = blk * qb;
+    const size_t nb = std::min(qb, s.nq - q0);
+    const size_t nb_pad = (nb + kQueryPad - 1) / kQueryPad * kQueryPad;
+    Thresholds th;
+    th.s = &s;
+    th.w = &w;
+    th.int8 = int8;
+    prepare_block(s, w, q0, nb, nb_pad, int8, th);
+
+    Block block;
+    block.nq = nb_pad;
+    block.qf = w.qf.get();
+    block.A = w.A.get();
+    block.T = w.T.get();
+    block.q8 = w.q8.get();
+    block.K = w.K.get();
+    FloatPanels fp;
+    Int8Panels ip;
+    size_t tile = 0;
+    if (int8) {
+      ip.panels = s.ipanels.get();
+      ip.init = s.init.get();
+      ip.groups = s.groups;
+      tile = std::max<size_t>(2, (256 * 1024) / (64 * s.groups));
+    } else {
+      fp.panels = s.fpanels.get();
+      fp.B = s.fB.get();
+      fp.R = s.fR.get();
+      fp.d = d;
+      tile = std::max<size_t>(2, (256 * 1024) / (64 * std::max<size_t>(d, 1)));
+    }
+    tile += tile % 2;
+    auto run_tiles = [&] {
+      for (size_t t0 = 0; t0 < s.n_panels; t0 += tile) {
+        const size_t t1 = std::min(s.n_panels, t0 + tile);
+        if (int8) {
+          kernel_vnni(block, ip, t0, t1);
+        } else {
+          s.float_kernel(block, fp, t0, t1);
+        }
+      }
+    };
+    // Re-ranks beyond what a perfect screen would need: k (1 + ln(n / k)) per query for k-NN
+    // (the k-th distance tightens as rows stream by), the rows found for counts.
+    size_t checks = 0;
+    double needed = 0.0;
+    if (p.mode == Mode::kTopK) {
+      TopKSink sink(s, out, q0, nb, th);
+      block.sink = &sink;
+      run_tiles();
+      sink.finish();
+      checks = sink.checks;
+      const double k = static_cast<double>(p.k);
+      needed = static_cast<double>(nb) * k *
+               (1.0 + std::log(std::max(1.0, static_cast<double>(s.n) / k)));
+    } else {
+      for (size_t m = 0; m < nb; ++m) out.counts[q0 + m] = 0;
+      CountSink sink(s, out, q0);
+      block.sink = &sink;
+      run_tiles();
+      checks = sink.checks;
+      for (size_t m = 0; m < nb; ++m) needed += static_cast<double>(out.counts[q0 + m]);
+    }
+    if (int8 &&
+        static_cast<double>(checks) - needed > int8_break_even(d) * static_cast<double>(nb * s.n)) {
+      s.int8_off.store(true, std::memory_order_relaxed);
+    }
+    total_checks.fetch_add(checks, std::memory_order_relaxed);
+  });
+
+  BruteStats st;
+  st.simd = simd;
+  st.int8 = s.int8;
+  st.int8_abandoned = s.int8 && s.int8_off.load();
+  st.pairs = s.nq * s.n;
+  st.checks = total_checks.load();
+  std::lock_guard<std::mutex> lock(stats_mutex());
+  stats_slot() = st;
+}
+
+BruteStats last_brute_stats() {
+  std::lock_guard<std::mutex> lock(stats_mutex());
+  return stats_slot();
+}
+
+// ---- SIMD selection ------------------------------------------------------------------------
+
+namespace {
+Simd& simd_override() {
+  static Simd s = detected_simd();
+  return s;
+}
+}  // namespace
+
+const char* to_string(Simd s) {
+  switch (s) {
+    case Simd::kGeneric:
+      return "generic";
+    case Simd::kAvx2:
+      return "avx2";
+    case Simd::kAvx512:
+      return "avx512";
+    case Simd::kAvx512Vnni:
+      return "avx512-vnni";
+  }
+  return "?";
+}
+
+Simd detected_simd() {
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f")) {
+    if (__builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vnni")) {
+      return Simd::kAvx512Vnni;
+    }
+    return Simd::kAvx512;
+  }
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Simd::kAvx2;
+  return Simd::kGeneric;
+}
+
+Simd active_simd() { return simd_override(); }
+
+Simd override_simd(Simd s) {
+  const Simd best = detected_simd();
+  simd_override() = static_cast<int>(s) <= static_cast<int>(best) ? s : best;
+  return simd_override();
+}
+
+}  // namespace rareforge::knn::detail
