@@ -78,7 +78,8 @@ ResampleResult assemble(const Table& input, std::vector<size_t> kept, Table synt
   // Kept rows: provenance of the input row, with parent = the input index for original rows.
   base.ensure_provenance();
   for (size_t i = 0; i < kept.size(); ++i)
-    if (!base.provenance().synthetic[i]) base.provenance().parent[i] = static_cast<int64_t>(kept[i]);
+    if (!base.provenance().synthetic[i])
+      base.provenance().parent[i] = static_cast<int64_t>(kept[i]);
   const size_t nc = input.n_classes();
   res.removed.assign(nc, 0);
   res.made.assign(nc, 0);

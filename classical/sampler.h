@@ -26,14 +26,15 @@ namespace rareforge::classical {
 
 /// How many rows to make or remove: the sampling strategy of DESIGN.md.
 struct SamplingRequest {
-  std::string strategy = "auto";  ///< auto | minority | not minority | not majority | all | r | class=count,...
-  double max_ratio = 0;           ///< cap final class size at max_ratio x original; 0 = no cap
+  std::string strategy =
+      "auto";  ///< auto | minority | not minority | not majority | all | r | class=count,...
+  double max_ratio = 0;  ///< cap final class size at max_ratio x original; 0 = no cap
 };
 
 struct ResampleResult {
-  Table table;                ///< kept input rows then synthetic rows, with provenance
-  std::vector<size_t> kept;   ///< input row index of each kept row (size = kept rows)
-  std::vector<int64_t> made;  ///< synthetic rows made per class (size n_classes)
+  Table table;                   ///< kept input rows then synthetic rows, with provenance
+  std::vector<size_t> kept;      ///< input row index of each kept row (size = kept rows)
+  std::vector<int64_t> made;     ///< synthetic rows made per class (size n_classes)
   std::vector<int64_t> removed;  ///< input rows removed per class (size n_classes)
 };
 

@@ -24,10 +24,10 @@ struct Device {
 };
 
 struct Context {
-  Device device;          ///< where deep generators / GPU paths run
-  int threads = 0;        ///< worker threads for CPU work; 0 = all hardware threads
-  uint64_t seed = 0;      ///< root seed: every random stream derives from it
-  bool quiet = false;     ///< no progress output
+  Device device;       ///< where deep generators / GPU paths run
+  int threads = 0;     ///< worker threads for CPU work; 0 = all hardware threads
+  uint64_t seed = 0;   ///< root seed: every random stream derives from it
+  bool quiet = false;  ///< no progress output
 
   /// Threads to use: `threads` or, when 0, std::thread::hardware_concurrency() (at least 1).
   int n_threads() const;

@@ -46,16 +46,16 @@ namespace detail {
 
 #define RF_THROW_INPUT(...) throw ::rareforge::InputError(::fmt::format(__VA_ARGS__))
 
-#define RF_CHECK_INPUT(cond, ...)                                 \
-  do {                                                            \
+#define RF_CHECK_INPUT(cond, ...)                                           \
+  do {                                                                      \
     if (!(cond)) throw ::rareforge::InputError(::fmt::format(__VA_ARGS__)); \
   } while (0)
 
-#define RF_CHECK(cond, ...)                                                              \
-  do {                                                                                   \
-    if (!(cond))                                                                         \
-      ::rareforge::detail::throw_check_failure(#cond, __FILE__, __LINE__,                \
-                                               ::fmt::format(__VA_ARGS__));              \
+#define RF_CHECK(cond, ...)                                                 \
+  do {                                                                      \
+    if (!(cond))                                                            \
+      ::rareforge::detail::throw_check_failure(#cond, __FILE__, __LINE__,   \
+                                               ::fmt::format(__VA_ARGS__)); \
   } while (0)
 
 #ifdef NDEBUG

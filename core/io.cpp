@@ -48,8 +48,8 @@ AtomicFile::AtomicFile(std::string target) : target_(std::move(target)) {
   const std::filesystem::path p(target_);
   // Same directory as the target, so the rename is atomic; keep the extension so writers that
   // look at it still work.
-  temp_ = (p.parent_path() / ("." + p.stem().string() + ".tmp" + std::to_string(::getpid()) +
-                              p.extension().string()))
+  temp_ = (p.parent_path() /
+           ("." + p.stem().string() + ".tmp" + std::to_string(::getpid()) + p.extension().string()))
               .string();
   const auto dir = p.parent_path();
   RF_CHECK_INPUT(dir.empty() || std::filesystem::is_directory(dir),

@@ -77,7 +77,8 @@ MethodSpec parse_method_spec(const std::string& text, const std::string& what) {
   size_t pos = 0;
   for (;;) {
     const auto comma = rest.find(',', pos);
-    const std::string item = trim(rest.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos));
+    const std::string item =
+        trim(rest.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos));
     const auto eq = item.find('=');
     RF_CHECK_INPUT(eq != std::string::npos && eq > 0,
                    "{}: '{}' in '{}' is not key=value; expected NAME[:key=value,...]", what, item,
@@ -95,8 +96,8 @@ MethodSpec parse_method_spec(const std::string& text, const std::string& what) {
 ParamValues check_params(const MethodSpec& spec, const std::vector<ParamDef>& defs) {
   ParamValues out;
   for (const auto& [key, value] : spec.params) {
-    const auto it = std::find_if(defs.begin(), defs.end(),
-                                 [&](const ParamDef& d) { return d.name == key; });
+    const auto it =
+        std::find_if(defs.begin(), defs.end(), [&](const ParamDef& d) { return d.name == key; });
     if (it == defs.end()) {
       std::string valid;
       for (const auto& d : defs) valid += (valid.empty() ? "" : ", ") + d.name;
@@ -115,8 +116,7 @@ ParamValues check_params(const MethodSpec& spec, const std::vector<ParamDef>& de
       continue;
     }
     const auto bad = [&](const std::string& why) {
-      RF_THROW_INPUT("method '{}': {}={} {}; {}", spec.name, d.name, value, why,
-                     describe_param(d));
+      RF_THROW_INPUT("method '{}': {}={} {}; {}", spec.name, d.name, value, why, describe_param(d));
     };
     if (d.type == ParamType::kInt) {
       int64_t v;
@@ -155,8 +155,7 @@ double ParamValues::get_double(const std::string& name) const {
   const auto it = values_.find(name);
   RF_CHECK(it != values_.end(), "no parameter '{}'", name);
   double v = 0;
-  RF_CHECK(parse_double(it->second, v), "parameter '{}' = '{}' is not a number", name,
-           it->second);
+  RF_CHECK(parse_double(it->second, v), "parameter '{}' = '{}' is not a number", name, it->second);
   return v;
 }
 

@@ -1,9 +1,9 @@
 // Progress reporting on stderr with an ETA.
 //
 // On a terminal: a line redrawn in place at most every 0.2 s ("resample smote  4512/10000  45%
-// 1.2 s elapsed, ETA 1.5 s"). Not on a terminal (logs, CI): only the final line. With quiet: nothing.
-// Thread-safe: update() may be called from worker threads (it only touches atomics on the fast
-// path).
+// 1.2 s elapsed, ETA 1.5 s"). Not on a terminal (logs, CI): only the final line. With quiet:
+// nothing. Thread-safe: update() may be called from worker threads (it only touches atomics on the
+// fast path).
 #pragma once
 
 #include <atomic>

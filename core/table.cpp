@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <charconv>
-#include <cstdlib>
 #include <cmath>
+#include <cstdlib>
 #include <map>
 #include <unordered_map>
 
@@ -50,9 +50,7 @@ bool Schema::operator==(const Schema& o) const {
 
 // --- Column ------------------------------------------------------------------------------------
 
-bool Column::is_missing(size_t i) const {
-  return is_numeric() ? std::isnan(num[i]) : codes[i] < 0;
-}
+bool Column::is_missing(size_t i) const { return is_numeric() ? std::isnan(num[i]) : codes[i] < 0; }
 
 std::string Column::cell_text(size_t i) const {
   if (is_numeric()) return std::isnan(num[i]) ? std::string() : format_double(num[i]);
@@ -75,8 +73,7 @@ Column Column::categorical(std::string name, std::vector<std::string> categories
   c.spec.categories = std::move(categories);
   for (int32_t code : codes)
     RF_CHECK(code >= -1 && code < static_cast<int32_t>(c.spec.categories.size()),
-             "column '{}': code {} outside [-1, {})", c.spec.name, code,
-             c.spec.categories.size());
+             "column '{}': code {} outside [-1, {})", c.spec.name, code, c.spec.categories.size());
   c.codes = std::move(codes);
   return c;
 }
@@ -148,8 +145,8 @@ void Table::set_target(const std::string& name) {
     for (double v : distinct) cats.push_back(format_double(v));
     std::vector<int32_t> codes(c.num.size());
     for (size_t i = 0; i < c.num.size(); ++i)
-      codes[i] = static_cast<int32_t>(
-          std::lower_bound(distinct.begin(), distinct.end(), c.num[i]) - distinct.begin());
+      codes[i] = static_cast<int32_t>(std::lower_bound(distinct.begin(), distinct.end(), c.num[i]) -
+                                      distinct.begin());
     c = Column::categorical(c.name(), std::move(cats), std::move(codes));
   } else {
     for (size_t i = 0; i < c.codes.size(); ++i)
@@ -271,8 +268,8 @@ Table Table::concat(const Table& a, const Table& b) {
         auto it = lookup.find(cb.categories()[k]);
         if (it == lookup.end()) {
           co.spec.categories.push_back(cb.categories()[k]);
-          it = lookup.emplace(cb.categories()[k],
-                              static_cast<int32_t>(co.spec.categories.size() - 1))
+          it = lookup
+                   .emplace(cb.categories()[k], static_cast<int32_t>(co.spec.categories.size() - 1))
                    .first;
         }
         remap[k] = it->second;

@@ -74,12 +74,12 @@ struct Column {
 /// Where each row came from. All vectors have n_rows entries (or are all empty, meaning every
 /// row is original).
 struct Provenance {
-  std::vector<uint8_t> synthetic;     ///< 1 = made by a method
-  std::vector<int32_t> method;        ///< index into `methods`, -1 for original rows
-  std::vector<std::string> methods;   ///< method specs used, e.g. "smote:k=5"
-  std::vector<int64_t> parent;        ///< seed row (row index in the method's input), -1 none
-  std::vector<int64_t> neighbor;      ///< second parent (interpolation partner), -1 none
-  std::vector<double> gap;            ///< interpolation weight toward `neighbor`, NaN none
+  std::vector<uint8_t> synthetic;    ///< 1 = made by a method
+  std::vector<int32_t> method;       ///< index into `methods`, -1 for original rows
+  std::vector<std::string> methods;  ///< method specs used, e.g. "smote:k=5"
+  std::vector<int64_t> parent;       ///< seed row (row index in the method's input), -1 none
+  std::vector<int64_t> neighbor;     ///< second parent (interpolation partner), -1 none
+  std::vector<double> gap;           ///< interpolation weight toward `neighbor`, NaN none
 
   bool empty() const { return synthetic.empty(); }
 };

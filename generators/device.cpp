@@ -22,12 +22,10 @@ Device resolve_device(const Device& requested) {
     return d;
   }
   if (d.kind == Device::Kind::kCuda) {
-    RF_CHECK_INPUT(n > 0,
-                   "--device {}: LibTorch sees no CUDA GPU ({}{}); use --device cpu or auto",
-                   d.str(), torch_version(),
-                   n == 0 ? ", a CPU-only build or no driver" : "");
-    RF_CHECK_INPUT(d.index < n, "--device {}: only {} GPU(s) visible (cuda:0..cuda:{})", d.str(),
-                   n, n - 1);
+    RF_CHECK_INPUT(n > 0, "--device {}: LibTorch sees no CUDA GPU ({}{}); use --device cpu or auto",
+                   d.str(), torch_version(), n == 0 ? ", a CPU-only build or no driver" : "");
+    RF_CHECK_INPUT(d.index < n, "--device {}: only {} GPU(s) visible (cuda:0..cuda:{})", d.str(), n,
+                   n - 1);
   }
   return d;
 }

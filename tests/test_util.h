@@ -55,9 +55,9 @@ inline std::string read_file(const std::string& path) {
 }
 
 struct CliResult {
-  int status = -1;      ///< exit status
-  std::string output;   ///< stdout
-  std::string errors;   ///< stderr
+  int status = -1;     ///< exit status
+  std::string output;  ///< stdout
+  std::string errors;  ///< stderr
 };
 
 /// Run the rareforge CLI with `args` (a shell-quoted string), capturing stdout and stderr.

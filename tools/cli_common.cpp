@@ -6,8 +6,7 @@ namespace rareforge::cli {
 
 void DataFlags::add_to(CLI::App* sub) {
   sub->add_option("--target", target, "Target (class) column; default: the last column");
-  sub->add_option("--categorical", categorical,
-                  "Columns to treat as categorical (comma-separated)")
+  sub->add_option("--categorical", categorical, "Columns to treat as categorical (comma-separated)")
       ->delimiter(',');
   sub->add_option("--numeric", numeric,
                   "Columns that must be numeric (text in them is an error; comma-separated)")
@@ -20,11 +19,11 @@ void DataFlags::add_to(CLI::App* sub) {
 
 CsvOptions DataFlags::csv(int threads) const {
   CsvOptions o;
-  RF_CHECK_INPUT(delimiter.size() == 1 && delimiter[0] != '"' && delimiter[0] != '\n' &&
-                     delimiter[0] != '\r',
-                 "--delimiter: '{}' must be exactly one character other than a quote or a line "
-                 "break",
-                 delimiter);
+  RF_CHECK_INPUT(
+      delimiter.size() == 1 && delimiter[0] != '"' && delimiter[0] != '\n' && delimiter[0] != '\r',
+      "--delimiter: '{}' must be exactly one character other than a quote or a line "
+      "break",
+      delimiter);
   o.delimiter = delimiter[0];
   if (!missing.empty()) o.missing_tokens = missing;
   o.categorical = categorical;
@@ -38,8 +37,7 @@ void RunFlags::add_to(CLI::App* sub, bool with_device) {
   sub->add_option("--seed", seed, "Random seed (same seed, same input => same output)");
   sub->add_option("--threads", threads, "Worker threads (0 = all cores)")
       ->check(CLI::NonNegativeNumber);
-  if (with_device)
-    sub->add_option("--device", device, "cpu, cuda, cuda:N or auto");
+  if (with_device) sub->add_option("--device", device, "cpu, cuda, cuda:N or auto");
   sub->add_flag("--quiet,-q", quiet, "No progress output");
 }
 

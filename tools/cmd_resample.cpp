@@ -24,7 +24,8 @@ void register_resample(CLI::App& app) {
   };
   auto opts = std::make_shared<Opts>();
   sub->add_option("DATA", opts->data, "Training table (.csv, .h5, .hdf5)")->required();
-  sub->add_option("--method,-m", opts->method, "Method spec NAME[:key=value,...]; see `rareforge methods`")
+  sub->add_option("--method,-m", opts->method,
+                  "Method spec NAME[:key=value,...]; see `rareforge methods`")
       ->required();
   sub->add_option("--strategy,-s", opts->strategy,
                   "auto | minority | not minority | not majority | all | RATIO | class=count,...");
@@ -46,11 +47,13 @@ void register_resample(CLI::App& app) {
     req.max_ratio = opts->max_ratio;
     RF_CHECK_INPUT(req.max_ratio == 0 || req.max_ratio >= 1,
                    "--max-ratio: {} must be at least 1 (or 0 for no cap)", req.max_ratio);
-    const Table input = read_table(opts->data, opts->data_flags.csv(ctx.threads));
-    RF_CHECK_INPUT(input.has_target(), "{}: resample needs a target column (--target)",
-                   opts->data);
+    Table input = read_table(opts->data, opts->data_flags.csv(ctx.threads));
+    RF_CHECK_INPUT(input.has_target(), "{}: resample needs a target column (--target)", opts->data);
+    const std::vector<std::string> names = input.class_names();
+    const std::vector<int64_t> before = input.class_counts();
     const auto start = std::chrono::steady_clock::now();
-    classical::ResampleResult res = sampler->resample(input, req, ctx);
+    // The input is not needed afterwards: let the sampler reuse its storage (peak memory).
+    classical::ResampleResult res = sampler->resample_owned(std::move(input), req, ctx);
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     Table out = std::move(res.table);
@@ -63,12 +66,10 @@ void register_resample(CLI::App& app) {
     write_table(out, opts->out);
     if (!ctx.quiet) {
       std::string summary;
-      const auto names = input.class_names();
-      const auto before = input.class_counts();
       for (size_t c = 0; c < names.size(); ++c)
-        summary += fmt::format("{}  {}: {} -> {} (+{} -{})", c ? ";" : "", names[c], before[c],
-                               before[c] + res.made[c] - res.removed[c], res.made[c],
-                               res.removed[c]);
+        summary +=
+            fmt::format("{}  {}: {} -> {} (+{} -{})", c ? ";" : "", names[c], before[c],
+                        before[c] + res.made[c] - res.removed[c], res.made[c], res.removed[c]);
       std::fprintf(stderr, "resampled in %s; wrote %s: %zu rows (%zu synthetic).%s\n",
                    Progress::format_duration(seconds).c_str(), opts->out.c_str(), out.n_rows(),
                    out.n_synthetic(), summary.c_str());

@@ -109,9 +109,8 @@ int64_t count_duplicate_rows(const Table& t) {
     }
   std::vector<size_t> idx(n);
   for (size_t i = 0; i < n; ++i) idx[i] = i;
-  std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) {
-    return hash[a] != hash[b] ? hash[a] < hash[b] : a < b;
-  });
+  std::sort(idx.begin(), idx.end(),
+            [&](size_t a, size_t b) { return hash[a] != hash[b] ? hash[a] < hash[b] : a < b; });
   int64_t dup = 0;
   for (size_t s = 0; s < n;) {
     size_t e = s + 1;
@@ -239,7 +238,8 @@ std::string to_text(const TableProfile& p) {
   for (const auto& c : p.columns)
     if (c.kind == ColumnKind::kCategorical) {
       std::string top;
-      for (const auto& [name, n] : c.top) top += fmt::format("{}{} ({})", top.empty() ? "" : ", ", name, n);
+      for (const auto& [name, n] : c.top)
+        top += fmt::format("{}{} ({})", top.empty() ? "" : ", ", name, n);
       s += fmt::format("  {:<{}}  {:>8} {:>8}  {}{}\n", c.name, w, c.missing, c.distinct, top,
                        c.is_target ? "  [target]" : "");
     }

@@ -19,8 +19,8 @@ struct ColumnProfile {
   ColumnKind kind = ColumnKind::kNumeric;
   bool is_target = false;
   int64_t missing = 0;
-  int64_t distinct = 0;  ///< distinct non-missing values
-  bool constant = false; ///< at most one distinct non-missing value
+  int64_t distinct = 0;   ///< distinct non-missing values
+  bool constant = false;  ///< at most one distinct non-missing value
   // numeric (NaN when no value)
   double mean = 0, median = 0, std = 0, min = 0, max = 0, skew = 0;
   // categorical: up to 5 most frequent categories with counts (ties: category order)
@@ -33,7 +33,7 @@ struct TableProfile {
   std::vector<ColumnProfile> columns;
   std::string target;
   std::vector<std::pair<std::string, int64_t>> classes;  ///< in class order
-  double imbalance_ratio = 0;  ///< majority count / minority count
+  double imbalance_ratio = 0;                            ///< majority count / minority count
   int64_t duplicate_rows = 0;  ///< rows equal to an earlier row (all columns)
   std::vector<std::string> constant_columns;
 };

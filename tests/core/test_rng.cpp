@@ -49,8 +49,8 @@ TEST(Rng, NormalHasUnitMoments) {
     s += x;
     s2 += x * x;
   }
-  EXPECT_NEAR(s / n, 0.0, 0.015);        // sd of mean 0.0022
-  EXPECT_NEAR(s2 / n, 1.0, 0.02);        // sd of mean square 0.0032
+  EXPECT_NEAR(s / n, 0.0, 0.015);  // sd of mean 0.0022
+  EXPECT_NEAR(s2 / n, 1.0, 0.02);  // sd of mean square 0.0032
 }
 
 TEST(Rng, PermutationIsAPermutation) {

@@ -73,7 +73,7 @@ TEST(Cli, InspectStatisticsMatchHandComputation) {
 // Each bad input: exit 2, one line naming the file (or flag), and no output file.
 struct BadCase {
   const char* name;
-  const char* content;      // nullptr: the file does not exist
+  const char* content;  // nullptr: the file does not exist
   const char* extra_flags;
   const char* must_mention;
 };
@@ -99,17 +99,16 @@ TEST_P(CliBadInput, ExitsTwoWithOneClearLineAndNoOutput) {
 
 INSTANTIATE_TEST_SUITE_P(
     Cases, CliBadInput,
-    ::testing::Values(
-        BadCase{"missing", nullptr, "", "missing.csv"},
-        BadCase{"empty", "", "", "empty.csv"},
-        BadCase{"header_only", "a,b,y\n", "", "header_only.csv"},
-        BadCase{"ragged", "a,b,y\n1,2,p\n3,q\n", "", "line 3"},
-        BadCase{"unterminated", "a,b,y\n1,\"2,p\n3,4,q\n", "", "unterminated.csv"},
-        BadCase{"duplicate_names", "a,a,y\n1,2,p\n3,4,q\n", "", "'a'"},
-        BadCase{"unknown_target", "a,b,y\n1,2,p\n3,4,q\n", "--target zz", "zz"},
-        BadCase{"one_class", "a,b,y\n1,2,p\n3,4,p\n", "", "one class"},
-        BadCase{"numeric_text", "a,b,y\n1,2,p\n3,x,q\n", "--numeric b", "'b'"},
-        BadCase{"inf_value", "a,b,y\n1,inf,p\n3,4,q\n", "", "Inf"}),
+    ::testing::Values(BadCase{"missing", nullptr, "", "missing.csv"},
+                      BadCase{"empty", "", "", "empty.csv"},
+                      BadCase{"header_only", "a,b,y\n", "", "header_only.csv"},
+                      BadCase{"ragged", "a,b,y\n1,2,p\n3,q\n", "", "line 3"},
+                      BadCase{"unterminated", "a,b,y\n1,\"2,p\n3,4,q\n", "", "unterminated.csv"},
+                      BadCase{"duplicate_names", "a,a,y\n1,2,p\n3,4,q\n", "", "'a'"},
+                      BadCase{"unknown_target", "a,b,y\n1,2,p\n3,4,q\n", "--target zz", "zz"},
+                      BadCase{"one_class", "a,b,y\n1,2,p\n3,4,p\n", "", "one class"},
+                      BadCase{"numeric_text", "a,b,y\n1,2,p\n3,x,q\n", "--numeric b", "'b'"},
+                      BadCase{"inf_value", "a,b,y\n1,inf,p\n3,4,q\n", "", "Inf"}),
     [](const ::testing::TestParamInfo<BadCase>& info) { return std::string(info.param.name); });
 
 TEST(Cli, CorruptAndForeignHdf5AreExit2) {
@@ -121,7 +120,8 @@ TEST(Cli, CorruptAndForeignHdf5AreExit2) {
   EXPECT_NE(r.errors.find("junk.h5"), std::string::npos) << r.errors;
   // A real HDF5 file cut in half.
   const std::string good = d.file("good.h5");
-  ASSERT_EQ(run_cli("convert '" + source_path("data/hpc_jobs.csv") + "' '" + good + "' -q").status, 0);
+  ASSERT_EQ(run_cli("convert '" + source_path("data/hpc_jobs.csv") + "' '" + good + "' -q").status,
+            0);
   std::string bytes = read_file(good);
   write_file(d.file("half.h5"), bytes.substr(0, bytes.size() / 2));
   r = run_cli("inspect '" + d.file("half.h5") + "'");
@@ -132,9 +132,59 @@ TEST(Cli, CorruptAndForeignHdf5AreExit2) {
 TEST(Cli, ConvertRoundTripsThroughHdf5) {
   TempDir d;
   const std::string h5 = d.file("t.h5"), csv = d.file("t.csv");
-  ASSERT_EQ(run_cli("convert '" + source_path("data/hpc_jobs.csv") + "' '" + h5 + "' -q").status, 0);
+  ASSERT_EQ(run_cli("convert '" + source_path("data/hpc_jobs.csv") + "' '" + h5 + "' -q").status,
+            0);
   ASSERT_EQ(run_cli("convert '" + h5 + "' '" + csv + "' -q").status, 0);
   EXPECT_EQ(read_file(csv), read_file(source_path("data/hpc_jobs.csv")));
+}
+
+TEST(Cli, ResampleBalancesWithProvenanceAndIsDeterministic) {
+  TempDir d;
+  const std::string a = d.file("a.h5"), b = d.file("b.h5"), c = d.file("c.csv");
+  const std::string in = source_path("data/hpc_jobs.csv");
+  ASSERT_EQ(
+      run_cli("resample '" + in + "' --method smote:k=5 --seed 3 -q --out '" + a + "'").status, 0);
+  ASSERT_EQ(
+      run_cli("resample '" + in + "' --method smote:k=5 --seed 3 -q --out '" + b + "'").status, 0);
+  EXPECT_EQ(read_file(a), read_file(b));
+  auto r = run_cli("inspect '" + a + "' --json");
+  ASSERT_EQ(r.status, 0) << r.errors;
+  const auto j = nlohmann::json::parse(r.output);
+  EXPECT_EQ(j["rows"], 4 * 2211);  // 'auto': every class grows to the majority (VF, 2211)
+  for (const auto& cls : j["classes"]) EXPECT_EQ(cls["count"], 2211);
+  // Only the synthetic rows, as CSV with provenance columns.
+  ASSERT_EQ(run_cli("resample '" + in + "' -m smote --strategy L=300 --only-synthetic -q --out '" +
+                    c + "'")
+                .status,
+            0);
+  const std::string csv = read_file(c);
+  EXPECT_NE(csv.find("__synthetic,__method,__parent,__neighbor,__gap"), std::string::npos);
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 1 + (300 - 259));
+  EXPECT_NE(csv.find(",1,smote:k=5,"), std::string::npos);
+}
+
+TEST(Cli, ResampleBadInputIsExit2WithoutOutput) {
+  TempDir d;
+  const std::string out = d.file("out.csv");
+  const std::string in = source_path("data/hpc_jobs.csv");
+  auto r = run_cli("resample '" + in + "' --method smtoe --out '" + out + "'");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.errors.find("valid methods"), std::string::npos) << r.errors;
+  r = run_cli("resample '" + in + "' --method smote:q=1 --out '" + out + "'");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.errors.find("valid parameters: k"), std::string::npos) << r.errors;
+  r = run_cli("resample '" + in + "' --method smote --strategy nonsense --out '" + out + "'");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.errors.find("--strategy"), std::string::npos) << r.errors;
+  // NaN in a feature: named column, suggestion to impute.
+  const std::string nan_in = d.file("nan.csv");
+  write_file(nan_in, "x,z,y\n1,1,a\n2,,a\n3,3,a\n4,4,b\n5,5,b\n6,6,a\n");
+  r = run_cli("resample '" + nan_in + "' --method smote:k=1 --out '" + out + "'");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.errors.find("'z'"), std::string::npos) << r.errors;
+  EXPECT_NE(r.errors.find("impute"), std::string::npos) << r.errors;
+  EXPECT_FALSE(std::filesystem::exists(out));
+  EXPECT_EQ(d.n_entries(), 1u);
 }
 
 }  // namespace
