@@ -4,6 +4,7 @@
 //   bench_knn [--rows N] [--dims D] [--data gauss|mc|low3] [--threads T] [--algo
 //   auto|kdtree|brute|both|all]
 //             [--scenario smote|borderline|enn|all] [--minority F] [--enn-rows M]
+//             [--join auto|always|never] [--simd generic|avx2|avx512|avx512-vnni]
 //
 // Scenarios (minority = the first F * N rows, as a sampler would pass them):
 //   smote       self k=6 among the minority rows only
@@ -84,8 +85,9 @@ std::string timing(std::chrono::steady_clock::time_point t0, double c0, knn::Alg
   std::string s = buf;
   if (algo == knn::Algo::kBrute) {
     const auto st = knn::detail::last_brute_stats();
-    std::snprintf(buf, sizeof buf, "  [screen %s%s, re-ranked %.4f%% of pairs]",
+    std::snprintf(buf, sizeof buf, "  [screen %s%s%s, re-ranked %.4f%% of pairs]",
                   st.int8 ? "int8" : "float", st.int8_abandoned ? "->float" : "",
+                  st.self_join ? " self-join" : "",
                   100.0 * static_cast<double>(st.checks) / static_cast<double>(st.pairs));
     s += buf;
   }
@@ -117,6 +119,15 @@ int main(int argc, char** argv) {
       minority = std::stod(v);
     else if (k == "--enn-rows")
       enn_rows = std::stoul(v);
+    else if (k == "--simd")
+      knn::detail::override_simd(v == "generic"  ? knn::detail::Simd::kGeneric
+                                 : v == "avx2"   ? knn::detail::Simd::kAvx2
+                                 : v == "avx512" ? knn::detail::Simd::kAvx512
+                                                 : knn::detail::Simd::kAvx512Vnni);
+    else if (k == "--join")
+      knn::detail::set_join_policy(v == "never"    ? knn::detail::JoinPolicy::kNever
+                                   : v == "always" ? knn::detail::JoinPolicy::kAlways
+                                                   : knn::detail::JoinPolicy::kAuto);
     else {
       std::fprintf(stderr, "unknown flag %s\n", k.c_str());
       return 2;

@@ -199,7 +199,7 @@ double brute_pair_ns(size_t d) {
     case detail::Simd::kGeneric:
       break;
   }
-  return 10.0 * (0.14 + 0.023 * dd);
+  return 3.0 * (0.14 + 0.023 * dd);
 }
 
 /// kd-tree or brute force. kAuto compares estimated costs: brute force is n_q * n pairs;
@@ -347,6 +347,7 @@ Result query(View reference, View queries, size_t k, const Options& opt) {
     self.resize(queries.rows);
     std::iota(self.begin(), self.end(), int64_t{0});
     p.self = self.data();
+    p.self_join = queries.data == reference.data;
   }
   return run_topk(p, opt);
 }

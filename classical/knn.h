@@ -1,9 +1,12 @@
 // Exact k-nearest-neighbour search: the one engine every classical sampler and cleaner, the
 // validation metrics (DCR, PRDC) and the kNN classifier use.
 //
-// Metric: Euclidean. The squared distance between rows a and b is computed in double as
-//   sum over j = 0..d-1, in that order, of (a[j] - b[j])^2
-// by every code path, so the same pair always gets bit-identical distances.
+// Metric: Euclidean. The squared distance between rows a and b is computed in double, by
+// every code path, as
+//   s_m = sum over j = m, m + 4, m + 8, ... < d, in that order, of (a[j] - b[j])^2  (m = 0..3)
+//   squared distance = (s_0 + s_1) + (s_2 + s_3)
+// (no fused multiply-adds), so the same pair always gets bit-identical distances;
+// squared_distance() below is that formula.
 //
 // Exactness. Two algorithms, one answer:
 //   * kd-tree (nanoflann) for low dimension; the pruning bound is widened by a relative 1e-10 so
@@ -13,9 +16,10 @@
 //     and quantised data, a guaranteed lower bound of every squared distance (a rigorous bound
 //     on the quantisation and rounding error is subtracted). Only pairs whose bound does not
 //     exceed the query's current k-th best distance are re-ranked with the exact double
-//     formula above; every true neighbour passes. Memory: one packed copy of the reference
-//     (n_ref x d floats, or bytes for int8) and per-thread buffers of <= 96 queries; never
-//     n_queries x n_ref. classical/knn_brute.cpp states the bounds and layouts.
+//     formula above; every true neighbour passes. self_query screens each unordered pair once
+//     (on the int8 screen). Memory: one packed copy of the reference (n_ref x d floats, or
+//     bytes for int8) and per-thread buffers of <= 96 queries; never n_queries x n_ref.
+//     classical/knn_brute.cpp states the bounds and layouts.
 // Both give the same indices and the same distance bits as a brute-force double reference.
 // Algo::kAuto picks the cheaper by a cost model (see Options::kdtree_max_dim); the choice never
 // changes the result.
@@ -25,8 +29,12 @@
 // and for any thread count. Duplicates of a point are ordinary neighbours at distance 0; only
 // the query's own row (by index) is skipped when self-exclusion is asked for.
 //
-// Threads: work is split over blocks of queries with std::thread; results do not depend on
-// the number of threads.
+// Threads: work is split over blocks of queries (or of row pairs) with std::thread; results do
+// not depend on the number of threads.
+//
+// Cost (AMD EPYC Zen 4 class, 2.6 GHz, per core; bench/bench_knn): brute force screens about
+// 5e9 (int8) or 2e9 (float) pairs/s at 20 features; the kd-tree wins below ~6 features on
+// i.i.d. data and at any dimension on data of low intrinsic dimension.
 //
 // Input checks (InputError): feature counts that differ, k == 0, k larger than the number of
 // reference rows available (n_ref, or n_ref - 1 when the query's own row is excluded), and
@@ -129,8 +137,8 @@ std::vector<int64_t> count_within(View reference, View queries, double radius,
 std::vector<int64_t> count_within_balls(View reference, View queries,
                                         const std::vector<double>& radii, const Options& opt = {});
 
-/// Squared Euclidean distance exactly as every path computes it (sum of squared differences in
-/// feature order, in double). For tests and for callers that must match the engine bit for bit.
+/// Squared Euclidean distance exactly as every path computes it (the formula at the top). For
+/// callers that must match the engine bit for bit.
 double squared_distance(const double* a, const double* b, size_t d);
 
 }  // namespace rareforge::knn

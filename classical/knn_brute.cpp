@@ -34,9 +34,17 @@
 //
 // Work: blocks of up to 96 queries go to threads; each block runs over tiles of panels that fit
 // in L2, and within a tile micro-blocks of 8 (AVX-512), 6 (AVX2) or 2 (portable) queries keep
-// their accumulators in registers. Memory: the packed reference (n x d floats, or n x d bytes
-// for int8) plus per-thread block buffers; never n_queries x n.
+// their accumulators in registers. Pairs that pass are re-ranked in batches (HitSink) after
+// prefetching their rows. self_query on the int8 screen screens each unordered pair once (the
+// self-join below). Memory: the packed reference (n x d floats, or n x d bytes for int8) plus
+// per-thread block buffers (the self-join: a few int32 per row); never n_queries x n.
+//
+// Every bound, layout and threshold here only decides which pairs get re-ranked; which rows
+// are returned is decided by TopK on exact distances, so no choice below can change a result.
+#if (defined(__x86_64__) || defined(__i386__)) && !defined(RF_KNN_PORTABLE)
+#define RF_KNN_X86 1
 #include <immintrin.h>
+#endif
 
 #include <algorithm>
 #include <atomic>
@@ -68,6 +76,13 @@ double int8_break_even(size_t d) {
   return 0.0135 * dd / (5.0 + dd);
 }
 
+/// The same for the int8 self-join against the plain float search: the join screens each pair
+/// once, saving (0.14 + 0.023 d) - (0.14 + 0.0095 d) / 2 ns per pair.
+double join_break_even(size_t d) {
+  const double dd = static_cast<double>(d);
+  return (0.07 + 0.01825 * dd) / (5.0 + dd);
+}
+
 struct FreeDeleter {
   void operator()(void* p) const { std::free(p); }
 };
@@ -94,12 +109,49 @@ float round_up(double x) {
   return f;
 }
 
-/// Called by a kernel for query slot m of the block when lanes `mask` of panel `panel` pass
-/// the screen. May tighten the slot's threshold.
+/// Receives the pairs that pass the screen. Kernels call hits() for query slot m when lanes
+/// `mask` of panel `panel` pass; the sink buffers them and re-ranks a batch at a time, first
+/// prefetching every row the batch touches, so the cache misses of scattered rows overlap.
+/// Thresholds are tightened when a batch is processed; until then the kernel screens with the
+/// older, larger ones, which only lets more pairs through. flush() before reading results.
 class HitSink {
  public:
   virtual ~HitSink() = default;
-  virtual void hits(size_t m, uint32_t mask, size_t panel) = 0;
+
+  void hits(size_t m, uint32_t mask, size_t panel) {
+    pending_[n_pending_++] = Hit{m, panel, mask};
+    lanes_ += static_cast<size_t>(__builtin_popcount(mask));
+    if (lanes_ >= kBatchLanes || n_pending_ == kMaxPending) flush();
+  }
+
+  void flush() {
+    if (n_pending_ == 0) return;
+    process(pending_, n_pending_);
+    n_pending_ = 0;
+    lanes_ = 0;
+  }
+
+ protected:
+  struct Hit {
+    size_t m;
+    size_t panel;
+    uint32_t mask;
+  };
+  virtual void process(const Hit* hits, size_t n) = 0;
+
+  static void prefetch_row(const double* row, size_t d) {
+    const char* p = reinterpret_cast<const char*>(row);
+    const size_t bytes = std::min<size_t>(d * sizeof(double), 256);
+    for (size_t b = 0; b < bytes; b += 64) __builtin_prefetch(p + b);
+    __builtin_prefetch(p + d * sizeof(double) - 1);
+  }
+
+ private:
+  static constexpr size_t kBatchLanes = 24;
+  static constexpr size_t kMaxPending = 16;
+  Hit pending_[kMaxPending];
+  size_t n_pending_ = 0;
+  size_t lanes_ = 0;
 };
 
 /// One block of queries as a kernel sees it. Float kernels read qf/A/T, the int8 kernel q8/K.
@@ -129,43 +181,54 @@ struct Int8Panels {
 using FloatKernel = void (*)(const Block&, const FloatPanels&, size_t, size_t);
 using Int8Kernel = void (*)(const Block&, const Int8Panels&, size_t, size_t);
 
-// ---- portable float kernel: 2 queries x 16 rows ----------------------------------------------
+// ---- portable float kernel: 2 queries x 16 rows, GCC vector extensions (SSE2, NEON) ---------
+
+typedef float V4 __attribute__((vector_size(16)));
+typedef int32_t V4i __attribute__((vector_size(16)));
+
+inline V4 load4(const float* p) {
+  V4 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
 
 template <bool kBalls>
 void kernel_generic(const Block& b, const FloatPanels& r, size_t p0, size_t p1) {
-  constexpr size_t kM = 2;
   const size_t d = r.d;
-  for (size_t m0 = 0; m0 < b.nq; m0 += kM) {
+  for (size_t m0 = 0; m0 < b.nq; m0 += 2) {
     const float* q = b.qf + m0 * d;
     for (size_t p = p0; p < p1; ++p) {
       const float* panel = r.panels + p * d * kLanes;
-      float acc0[kLanes] = {};
-      float acc1[kLanes] = {};
+      V4 a0[4] = {}, a1[4] = {};
       for (size_t j = 0; j < d; ++j) {
         const float* pj = panel + j * kLanes;
-        const float q0 = q[j];
-        const float q1 = q[d + j];
-        for (size_t l = 0; l < kLanes; ++l) {
-          acc0[l] += q0 * pj[l];
-          acc1[l] += q1 * pj[l];
+        const V4 q0 = V4{} + q[j];
+        const V4 q1 = V4{} + q[d + j];
+        for (int t = 0; t < 4; ++t) {
+          const V4 rv = load4(pj + 4 * t);
+          a0[t] += q0 * rv;
+          a1[t] += q1 * rv;
         }
       }
       const float* B = r.B + p * kLanes;
-      for (size_t m = 0; m < kM; ++m) {
-        const float* acc = m == 0 ? acc0 : acc1;
-        const float A = b.A[m0 + m];
-        const float T = b.T[m0 + m];
+      for (size_t m = 0; m < 2; ++m) {
+        const V4* acc = m == 0 ? a0 : a1;
+        const V4 A = V4{} + b.A[m0 + m];
+        const V4 T = V4{} + b.T[m0 + m];
         uint32_t mask = 0;
-        for (size_t l = 0; l < kLanes; ++l) {
-          const float L = (A + B[l]) - 2.0f * acc[l];
-          const float thr = kBalls ? r.R[p * kLanes + l] : T;
-          mask |= static_cast<uint32_t>(L <= thr) << l;
+        for (int t = 0; t < 4; ++t) {
+          const V4 L = (A + load4(B + 4 * t)) - 2.0f * acc[t];
+          const V4 thr = kBalls ? load4(r.R + p * kLanes + 4 * t) : T;
+          const V4i bits = (L <= thr) & V4i{1, 2, 4, 8};
+          mask |= static_cast<uint32_t>(bits[0] | bits[1] | bits[2] | bits[3]) << (4 * t);
         }
         if (mask) b.sink->hits(m0 + m, mask, p);
       }
     }
   }
 }
+
+#ifdef RF_KNN_X86
 
 // ---- AVX2 + FMA float kernel: 6 queries x 16 rows (two ymm) ---------------------------------
 
@@ -343,7 +406,10 @@ void kernel_vnni(const Block& b, const Int8Panels& r, size_t p0, size_t p1) {
 
 #pragma GCC pop_options
 
+#endif  // RF_KNN_X86
+
 FloatKernel pick_float_kernel(Simd simd, bool balls) {
+#ifdef RF_KNN_X86
   switch (simd) {
     case Simd::kAvx512Vnni:
     case Simd::kAvx512:
@@ -353,6 +419,7 @@ FloatKernel pick_float_kernel(Simd simd, bool balls) {
     case Simd::kGeneric:
       break;
   }
+#endif
   return balls ? kernel_generic<true> : kernel_generic<false>;
 }
 
@@ -502,24 +569,8 @@ class TopKSink final : public HitSink {
     }
   }
 
-  __attribute__((noinline)) void hits(size_t m, uint32_t mask, size_t panel) override {
-    const size_t i = q0_ + m;
-    const double* q = s_.p->query_row(i);
-    const int64_t self = s_.p->self_of(i);
-    TopK& heap = heaps_[m];
-    bool changed = false;
-    while (mask) {
-      const size_t j = panel * kLanes + static_cast<size_t>(__builtin_ctz(mask));
-      mask &= mask - 1;
-      if (j >= s_.n) break;  // padding lanes of the last panel
-      if (static_cast<int64_t>(j) == self) continue;
-      ++checks;
-      changed |= heap.offer(sq_dist(q, s_.ref_row(j), s_.d), static_cast<int64_t>(j));
-    }
-    if (changed && heap.full()) th_.set(m, heap.worst());
-  }
-
   void finish() {
+    flush();
     for (auto& h : heaps_) {
       RF_CHECK(h.full(), "brute force found {} of {} neighbours", h.size(), s_.p->k);
       h.sort_ascending();
@@ -527,6 +578,32 @@ class TopKSink final : public HitSink {
   }
 
   size_t checks = 0;
+
+ protected:
+  __attribute__((noinline)) void process(const Hit* hits, size_t n) override {
+    for (size_t h = 0; h < n; ++h) {
+      for (uint32_t mask = hits[h].mask; mask; mask &= mask - 1) {
+        const size_t j = hits[h].panel * kLanes + static_cast<size_t>(__builtin_ctz(mask));
+        if (j < s_.n) prefetch_row(s_.ref_row(j), s_.d);
+      }
+    }
+    for (size_t h = 0; h < n; ++h) {
+      const size_t m = hits[h].m;
+      const size_t i = q0_ + m;
+      const double* q = s_.p->query_row(i);
+      const int64_t self = s_.p->self_of(i);
+      TopK& heap = heaps_[m];
+      bool changed = false;
+      for (uint32_t mask = hits[h].mask; mask; mask &= mask - 1) {
+        const size_t j = hits[h].panel * kLanes + static_cast<size_t>(__builtin_ctz(mask));
+        if (j >= s_.n) break;  // padding lanes of the last panel
+        if (static_cast<int64_t>(j) == self) continue;
+        ++checks;
+        changed |= heap.offer(sq_dist(q, s_.ref_row(j), s_.d), static_cast<int64_t>(j));
+      }
+      if (changed && heap.full()) th_.set(m, heap.worst());
+    }
+  }
 
  private:
   const Search& s_;
@@ -539,25 +616,33 @@ class CountSink final : public HitSink {
  public:
   CountSink(const Search& s, const Output& out, size_t q0) : s_(s), out_(out), q0_(q0) {}
 
-  __attribute__((noinline)) void hits(size_t m, uint32_t mask, size_t panel) override {
-    const size_t i = q0_ + m;
-    const Problem& p = *s_.p;
-    const double* q = p.query_row(i);
-    const int64_t self = p.self_of(i);
-    int64_t c = 0;
-    while (mask) {
-      const size_t j = panel * kLanes + static_cast<size_t>(__builtin_ctz(mask));
-      mask &= mask - 1;
-      if (j >= s_.n) break;
-      if (static_cast<int64_t>(j) == self) continue;
-      ++checks;
-      const double r2 = p.mode == Mode::kBalls ? p.radii2[j] : p.radius2;
-      c += sq_dist(q, s_.ref_row(j), s_.d) <= r2;
-    }
-    out_.counts[i] += c;
-  }
-
   size_t checks = 0;
+
+ protected:
+  __attribute__((noinline)) void process(const Hit* hits, size_t n) override {
+    const Problem& p = *s_.p;
+    for (size_t h = 0; h < n; ++h) {
+      for (uint32_t mask = hits[h].mask; mask; mask &= mask - 1) {
+        const size_t j = hits[h].panel * kLanes + static_cast<size_t>(__builtin_ctz(mask));
+        if (j < s_.n) prefetch_row(s_.ref_row(j), s_.d);
+      }
+    }
+    for (size_t h = 0; h < n; ++h) {
+      const size_t i = q0_ + hits[h].m;
+      const double* q = p.query_row(i);
+      const int64_t self = p.self_of(i);
+      int64_t c = 0;
+      for (uint32_t mask = hits[h].mask; mask; mask &= mask - 1) {
+        const size_t j = hits[h].panel * kLanes + static_cast<size_t>(__builtin_ctz(mask));
+        if (j >= s_.n) break;
+        if (static_cast<int64_t>(j) == self) continue;
+        ++checks;
+        const double r2 = p.mode == Mode::kBalls ? p.radii2[j] : p.radius2;
+        c += sq_dist(q, s_.ref_row(j), s_.d) <= r2;
+      }
+      out_.counts[i] += c;
+    }
+  }
 
  private:
   const Search& s_;
@@ -623,6 +708,372 @@ void prepare_block(const Search& s, Scratch& w, size_t q0, size_t nb, size_t nb_
         break;
     }
   }
+}
+
+/// What one block of queries did.
+struct BlockResult {
+  size_t checks = 0;         ///< exact re-ranks
+  double excess_rate = 0.0;  ///< re-ranks beyond a perfect screen's, per screened pair
+};
+
+/// Search queries [q0, q0 + nb) against every reference row; qb is the block capacity.
+BlockResult run_block(Search& s, Scratch& w, size_t qb, size_t q0, size_t nb, const Output& out) {
+  const Problem& p = *s.p;
+  const size_t d = s.d;
+  const bool int8 = s.int8 && !s.int8_off.load(std::memory_order_relaxed);
+  if (!int8) std::call_once(s.float_packed, [&] { pack_float(s); });
+  if (int8 && !w.q8) {
+    w.q8 = aligned_buffer<int32_t>(qb * s.groups);
+    w.K = aligned_buffer<int32_t>(qb);
+    w.off = aligned_buffer<int32_t>(qb);
+    w.P = aligned_buffer<double>(qb);
+    w.Pm = aligned_buffer<double>(qb);
+  }
+  if (!int8 && !w.qf) {
+    w.qf = aligned_buffer<float>(qb * d);
+    w.A = aligned_buffer<float>(qb);
+    w.T = aligned_buffer<float>(qb);
+  }
+  const size_t nb_pad = (nb + kQueryPad - 1) / kQueryPad * kQueryPad;
+  Thresholds th;
+  th.s = &s;
+  th.w = &w;
+  th.int8 = int8;
+  prepare_block(s, w, q0, nb, nb_pad, int8, th);
+
+  Block block;
+  block.nq = nb_pad;
+  block.qf = w.qf.get();
+  block.A = w.A.get();
+  block.T = w.T.get();
+  block.q8 = w.q8.get();
+  block.K = w.K.get();
+  FloatPanels fp;
+  Int8Panels ip;
+  size_t tile = 0;
+  if (int8) {
+    ip.panels = s.ipanels.get();
+    ip.init = s.init.get();
+    ip.groups = s.groups;
+    tile = std::max<size_t>(2, (256 * 1024) / (64 * s.groups));
+  } else {
+    fp.panels = s.fpanels.get();
+    fp.B = s.fB.get();
+    fp.R = s.fR.get();
+    fp.d = d;
+    tile = std::max<size_t>(2, (256 * 1024) / (64 * std::max<size_t>(d, 1)));
+  }
+  tile += tile % 2;
+  auto run_tiles = [&] {
+    for (size_t t0 = 0; t0 < s.n_panels; t0 += tile) {
+      const size_t t1 = std::min(s.n_panels, t0 + tile);
+      if (int8) {
+#ifdef RF_KNN_X86
+        kernel_vnni(block, ip, t0, t1);
+#else
+        RF_CHECK(false, "int8 screen without x86 support");
+#endif
+      } else {
+        s.float_kernel(block, fp, t0, t1);
+      }
+    }
+  };
+  // Re-ranks beyond what a perfect screen would need: k (1 + ln(n / k)) per query for k-NN
+  // (the k-th distance tightens as rows stream by), the rows found for counts.
+  BlockResult r;
+  double needed = 0.0;
+  if (p.mode == Mode::kTopK) {
+    TopKSink sink(s, out, q0, nb, th);
+    block.sink = &sink;
+    run_tiles();
+    sink.finish();
+    r.checks = sink.checks;
+    const double k = static_cast<double>(p.k);
+    needed =
+        static_cast<double>(nb) * k * (1.0 + std::log(std::max(1.0, static_cast<double>(s.n) / k)));
+  } else {
+    for (size_t m = 0; m < nb; ++m) out.counts[q0 + m] = 0;
+    CountSink sink(s, out, q0);
+    block.sink = &sink;
+    run_tiles();
+    sink.flush();
+    r.checks = sink.checks;
+    for (size_t m = 0; m < nb; ++m) needed += static_cast<double>(out.counts[q0 + m]);
+  }
+  r.excess_rate = (static_cast<double>(r.checks) - needed) / static_cast<double>(nb * s.n);
+  return r;
+}
+
+// ---- self-join: every unordered pair screened once ------------------------------------------
+//
+// For self_query the pair (i, j) serves both rows: screened once, re-ranked once, offered to
+// both heaps. Rows are cut into blocks of kJoinPanels panels; block pairs run in rounds of a
+// round-robin schedule (circle method), so the pairs of one round share no block and the
+// thread running a pair owns both blocks' heaps and thresholds: no locks, no races. Each row is
+// kept in int8 form both ways: as a reference lane (panels, init) and as a query (q8 signed
+// bytes, P, off). With Pf_i = floor(P_i(T_i) / 2s^2 - margin) (clamped at -2^29 for T = inf):
+//   i screens j     <=>  acc >= K_i,        K_i = Pf_i + off_i
+//   j screens i     <=>  acc >= V_j + W_i,  V_j = Pf_j + init_j,  W_i = off_i - init_i
+// where acc = init_j + <a_i, a_j + 128> is what the kernel accumulates for query i, lane j.
+// Ranges (d <= 4096): <a_i, a_j> and off within +-2^26, init within [-2^25, 2], so acc is within
+// +-2^28 and Pf = -2^29 passes every pair; V + W stays inside int32 even for padding lanes
+// (V = 2^30, never passes). A pilot block (the plain search of the first queries) decides
+// whether the int8 screen is tight enough for the join (join_break_even); if not, the plain
+// search runs on the float screen.
+
+constexpr size_t kJoinPanels = 12;       // rows per block: 192
+constexpr size_t kJoinMinRows = 1024;    // below this the plain search is as fast
+constexpr int32_t kJoinLo = -(1 << 29);  // Pf for T = inf: every pair passes
+constexpr int32_t kJoinNever = 1 << 30;  // V of padding lanes
+
+struct Join {
+  Search* s = nullptr;
+  size_t n_pad = 0;
+  Buffer<int32_t> q8, K, V, W, off;
+  Buffer<double> P, Pm;
+  std::vector<TopK> heaps;
+  std::vector<double> worst;  ///< heaps[i].worst() once full, else +inf
+  double* out_sq = nullptr;   ///< the heaps' arrays (row i at + i * k), for prefetching
+  int64_t* out_idx = nullptr;
+  size_t k = 0;
+
+  void set(size_t i, double t) {
+    int32_t pf = kJoinLo;
+    if (!std::isinf(t)) {
+      const double tt = t * (1.0 + 1e-12);
+      pf = floor_clamped((P[i] - tt) * s->inv2s2, Pm[i] + 1e-9 * tt * s->inv2s2, kJoinLo, kInitMax);
+    }
+    K[i] = pf + off[i];
+    V[i] = pf + s->init[i];
+  }
+};
+
+class JoinSink final : public HitSink {
+ public:
+  explicit JoinSink(Join& j) : j_(j) {}
+
+  bool diagonal = false;
+  size_t checks = 0;
+
+ protected:
+  __attribute__((noinline)) void process(const Hit* hits, size_t n) override {
+    const Search& s = *j_.s;
+    for (size_t h = 0; h < n; ++h) {
+      const size_t i = hits[h].m;
+      if (i >= s.n) continue;
+      prefetch_row(s.ref_row(i), s.d);
+      __builtin_prefetch(&j_.worst[i]);
+      __builtin_prefetch(&j_.heaps[i]);
+      __builtin_prefetch(j_.out_sq + i * j_.k);
+      __builtin_prefetch(j_.out_idx + i * j_.k);
+      for (uint32_t mask = hits[h].mask; mask; mask &= mask - 1) {
+        const size_t j = hits[h].panel * kLanes + static_cast<size_t>(__builtin_ctz(mask));
+        if (j < s.n) {
+          prefetch_row(s.ref_row(j), s.d);
+          __builtin_prefetch(&j_.worst[j]);
+          __builtin_prefetch(&j_.heaps[j]);
+          __builtin_prefetch(j_.out_sq + j * j_.k);
+          __builtin_prefetch(j_.out_idx + j * j_.k);
+        }
+      }
+    }
+    for (size_t h = 0; h < n; ++h) {
+      const size_t i = hits[h].m;  // the kernel passes the row itself
+      if (i >= s.n) continue;      // padding query
+      const double* x = s.ref_row(i);
+      for (uint32_t mask = hits[h].mask; mask; mask &= mask - 1) {
+        const size_t j = hits[h].panel * kLanes + static_cast<size_t>(__builtin_ctz(mask));
+        if (j >= s.n) break;
+        if (diagonal && j <= i) continue;  // the block against itself: each pair once
+        ++checks;
+        const double dist = sq_dist(x, s.ref_row(j), s.d);
+        offer(i, dist, j);
+        offer(j, dist, i);
+      }
+    }
+  }
+
+ private:
+  // worst[] (one cache line per row, not the heap's) rules most offers out.
+  void offer(size_t row, double dist, size_t other) {
+    if (!(dist <= j_.worst[row])) return;
+    TopK& h = j_.heaps[row];
+    if (h.offer(dist, static_cast<int64_t>(other)) && h.full()) {
+      j_.worst[row] = h.worst();
+      j_.set(row, h.worst());
+    }
+  }
+
+  Join& j_;
+};
+
+#ifdef RF_KNN_X86
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512bw,avx512vnni")
+
+/// Queries row0..row0+7 (one half panel) against panels p..p+kP-1, screening both ways.
+template <size_t kP>
+inline void join_step(const Join& jn, size_t row0, size_t p, HitSink* sink) {
+  constexpr size_t kM = 8;
+  const Search& s = *jn.s;
+  const size_t g4 = s.groups;
+  const int32_t* q = jn.q8.get() + row0 * g4;
+  const uint8_t* panel = s.ipanels.get() + p * g4 * 64;
+  const size_t stride = g4 * 64;
+  __m512i acc[kM][kP];
+  __m512i init[kP];
+#pragma GCC unroll 2
+  for (size_t t = 0; t < kP; ++t) init[t] = _mm512_load_si512(s.init.get() + (p + t) * kLanes);
+#pragma GCC unroll 8
+  for (size_t m = 0; m < kM; ++m)
+#pragma GCC unroll 2
+    for (size_t t = 0; t < kP; ++t) acc[m][t] = init[t];
+  for (size_t g = 0; g < g4; ++g) {
+    __m512i rv[kP];
+#pragma GCC unroll 2
+    for (size_t t = 0; t < kP; ++t) rv[t] = _mm512_load_si512(panel + t * stride + g * 64);
+#pragma GCC unroll 8
+    for (size_t m = 0; m < kM; ++m) {
+      const __m512i qv = _mm512_set1_epi32(q[m * g4 + g]);
+#pragma GCC unroll 2
+      for (size_t t = 0; t < kP; ++t) acc[m][t] = _mm512_dpbusd_epi32(acc[m][t], rv[t], qv);
+    }
+  }
+#pragma GCC unroll 8
+  for (size_t m = 0; m < kM; ++m) {
+    const __m512i kv = _mm512_set1_epi32(jn.K[row0 + m]);
+    const __m512i wv = _mm512_set1_epi32(jn.W[row0 + m]);
+    uint32_t masks[kP];
+    uint32_t any = 0;
+#pragma GCC unroll 2
+    for (size_t t = 0; t < kP; ++t) {
+      const __m512i vv = _mm512_load_si512(jn.V.get() + (p + t) * kLanes);
+      masks[t] = _mm512_cmpge_epi32_mask(acc[m][t], kv) |
+                 _mm512_cmpge_epi32_mask(acc[m][t], _mm512_add_epi32(vv, wv));
+      any |= masks[t];
+    }
+    if (any) {
+      for (size_t t = 0; t < kP; ++t) {
+        if (masks[t]) sink->hits(row0 + m, masks[t], p + t);
+      }
+    }
+  }
+}
+
+/// Block a (queries) against block b (reference lanes).
+void join_pair(const Join& jn, size_t a, size_t b, JoinSink& sink) {
+  const Search& s = *jn.s;
+  sink.diagonal = a == b;
+  const size_t row_end = std::min(jn.n_pad, (a + 1) * kJoinPanels * kLanes);
+  const size_t pb0 = b * kJoinPanels;
+  const size_t pb1 = std::min(s.n_panels, pb0 + kJoinPanels);
+  for (size_t row0 = a * kJoinPanels * kLanes; row0 < row_end; row0 += 8) {
+    // Against itself, panels wholly before row0 hold only pairs seen from the other side.
+    size_t p = sink.diagonal ? std::max(pb0, row0 / kLanes) : pb0;
+    for (; p + 2 <= pb1; p += 2) join_step<2>(jn, row0, p, &sink);
+    if (p < pb1) join_step<1>(jn, row0, p, &sink);
+  }
+  sink.flush();  // the pair's rows belong to this thread only until it returns
+}
+
+#pragma GCC pop_options
+#else
+void join_pair(const Join&, size_t, size_t, JoinSink&) {
+  RF_CHECK(false, "int8 self-join without x86 support");
+}
+#endif  // RF_KNN_X86
+
+/// The self-join on the int8 screen (requires s.int8, kTopK, p.self_join). Returns the number
+/// of exact re-ranks.
+size_t self_join(Search& s, const Output& out) {
+  const Problem& p = *s.p;
+  Join jn;
+  jn.s = &s;
+  jn.n_pad = s.n_panels * kLanes;
+  const size_t n_pad = jn.n_pad;
+  jn.q8 = aligned_buffer<int32_t>(n_pad * s.groups);
+  jn.K = aligned_buffer<int32_t>(n_pad);
+  jn.V = aligned_buffer<int32_t>(n_pad);
+  jn.W = aligned_buffer<int32_t>(n_pad);
+  jn.off = aligned_buffer<int32_t>(n_pad);
+  jn.P = aligned_buffer<double>(n_pad);
+  jn.Pm = aligned_buffer<double>(n_pad);
+  jn.heaps.reserve(s.n);
+  jn.worst.assign(s.n, std::numeric_limits<double>::infinity());
+  jn.out_sq = out.sq;
+  jn.out_idx = out.idx;
+  jn.k = p.k;
+  for (size_t i = 0; i < s.n; ++i) jn.heaps.emplace_back(out.sq + i * p.k, out.idx + i * p.k, p.k);
+
+  constexpr size_t kChunk = 4096;
+  parallel_for((n_pad + kChunk - 1) / kChunk, p.threads, [&](size_t c, int) {
+    for (size_t i = c * kChunk; i < std::min(n_pad, (c + 1) * kChunk); ++i) {
+      int32_t* q = jn.q8.get() + i * s.groups;
+      std::fill(q, q + s.groups, 0);
+      if (i >= s.n) {  // padding: never screens, never screened
+        jn.K[i] = std::numeric_limits<int32_t>::max();
+        jn.V[i] = kJoinNever;
+        jn.W[i] = 0;
+        continue;
+      }
+      const double* x = s.ref_row(i);
+      double norm = 0.0, l1hat = 0.0;
+      int64_t sum_a = 0;
+      auto* bytes = reinterpret_cast<uint8_t*>(q);
+      for (size_t j = 0; j < s.d; ++j) {
+        const double cj = x[j] - s.mean[j];
+        norm += cj * cj;
+        const double a = std::nearbyint(cj / s.step);
+        l1hat += std::fabs(a);
+        sum_a += static_cast<int64_t>(a);
+        bytes[j] = static_cast<uint8_t>(static_cast<int8_t>(a));
+      }
+      const double sl1 = s.step * (1.0 + 1e-12) * s.step * l1hat;
+      jn.P[i] = norm - sl1;
+      jn.Pm[i] = 1e-9 * (norm + sl1) * s.inv2s2;
+      jn.off[i] = static_cast<int32_t>(128 * sum_a);
+      jn.W[i] = jn.off[i] - s.init[i];
+      jn.set(i, std::numeric_limits<double>::infinity());
+    }
+  });
+
+  const size_t n_blocks = (s.n_panels + kJoinPanels - 1) / kJoinPanels;
+  std::vector<JoinSink> sinks;
+  sinks.reserve(static_cast<size_t>(p.threads));
+  for (int t = 0; t < p.threads; ++t) sinks.emplace_back(jn);
+  // Round 0: every block against itself. Then the circle method over an even count.
+  parallel_for(n_blocks, p.threads,
+               [&](size_t a, int w) { join_pair(jn, a, a, sinks[static_cast<size_t>(w)]); });
+  const size_t players = n_blocks + n_blocks % 2;
+  for (size_t r = 0; r + 1 < players; ++r) {
+    parallel_for(players / 2, p.threads, [&](size_t t, int w) {
+      size_t a = 0, b = 0;
+      if (t == 0) {
+        a = players - 1;
+        b = r;
+      } else {
+        a = (r + t) % (players - 1);
+        b = (r + players - 1 - t) % (players - 1);
+      }
+      if (a >= n_blocks || b >= n_blocks) return;  // the dummy player of an odd count
+      join_pair(jn, a, b, sinks[static_cast<size_t>(w)]);
+    });
+  }
+  size_t checks = 0;
+  for (const JoinSink& sk : sinks) checks += sk.checks;
+  parallel_for((s.n + kChunk - 1) / kChunk, p.threads, [&](size_t c, int) {
+    for (size_t i = c * kChunk; i < std::min(s.n, (c + 1) * kChunk); ++i) {
+      TopK& h = jn.heaps[i];
+      RF_CHECK(h.full(), "self-join found {} of {} neighbours", h.size(), p.k);
+      h.sort_ascending();
+    }
+  });
+  return checks;
+}
+
+JoinPolicy& join_policy() {
+  static JoinPolicy policy = JoinPolicy::kAuto;
+  return policy;
 }
 
 std::mutex& stats_mutex() {
@@ -700,102 +1151,50 @@ void brute_search(const Problem& p, const Output& out) {
   qb = std::min(qb, std::max(kQueryPad, (per_thread + kQueryPad - 1) / kQueryPad * kQueryPad));
   const size_t n_blocks = (s.nq + qb - 1) / qb;
 
-  std::vector<Scratch> scratch(static_cast<size_t>(std::max(1, p.threads)));
-  std::atomic<size_t> total_checks{0};
-  parallel_for(n_blocks, p.threads, [&](size_t blk, int worker) {
-    Scratch& w = scratch[static_cast<size_t>(worker)];
-    const bool int8 = s.int8 && !s.int8_off.load(std::memory_order_relaxed);
-    if (!int8) std::call_once(s.float_packed, [&] { pack_float(s); });
-    if (int8 && !w.q8) {
-      w.q8 = aligned_buffer<int32_t>(qb * s.groups);
-      w.K = aligned_buffer<int32_t>(qb);
-      w.off = aligned_buffer<int32_t>(qb);
-      w.P = aligned_buffer<double>(qb);
-      w.Pm = aligned_buffer<double>(qb);
-    }
-    if (!int8 && !w.qf) {
-      w.qf = aligned_buffer<float>(qb * d);
-      w.A = aligned_buffer<float>(qb);
-      w.T = aligned_buffer<float>(qb);
-    }
-    const size_t q0 = blk * qb;
-    const size_t nb = std::min(qb, s.nq - q0);
-    const size_t nb_pad = (nb + kQueryPad - 1) / kQueryPad * kQueryPad;
-    Thresholds th;
-    th.s = &s;
-    th.w = &w;
-    th.int8 = int8;
-    prepare_block(s, w, q0, nb, nb_pad, int8, th);
-
-    Block block;
-    block.nq = nb_pad;
-    block.qf = w.qf.get();
-    block.A = w.A.get();
-    block.T = w.T.get();
-    block.q8 = w.q8.get();
-    block.K = w.K.get();
-    FloatPanels fp;
-    Int8Panels ip;
-    size_t tile = 0;
-    if (int8) {
-      ip.panels = s.ipanels.get();
-      ip.init = s.init.get();
-      ip.groups = s.groups;
-      tile = std::max<size_t>(2, (256 * 1024) / (64 * s.groups));
-    } else {
-      fp.panels = s.fpanels.get();
-      fp.B = s.fB.get();
-      fp.R = s.fR.get();
-      fp.d = d;
-      tile = std::max<size_t>(2, (256 * 1024) / (64 * std::max<size_t>(d, 1)));
-    }
-    tile += tile % 2;
-    auto run_tiles = [&] {
-      for (size_t t0 = 0; t0 < s.n_panels; t0 += tile) {
-        const size_t t1 = std::min(s.n_panels, t0 + tile);
-        if (int8) {
-          kernel_vnni(block, ip, t0, t1);
-        } else {
-          s.float_kernel(block, fp, t0, t1);
-        }
-      }
-    };
-    // Re-ranks beyond what a perfect screen would need: k (1 + ln(n / k)) per query for k-NN
-    // (the k-th distance tightens as rows stream by), the rows found for counts.
-    size_t checks = 0;
-    double needed = 0.0;
-    if (p.mode == Mode::kTopK) {
-      TopKSink sink(s, out, q0, nb, th);
-      block.sink = &sink;
-      run_tiles();
-      sink.finish();
-      checks = sink.checks;
-      const double k = static_cast<double>(p.k);
-      needed = static_cast<double>(nb) * k *
-               (1.0 + std::log(std::max(1.0, static_cast<double>(s.n) / k)));
-    } else {
-      for (size_t m = 0; m < nb; ++m) out.counts[q0 + m] = 0;
-      CountSink sink(s, out, q0);
-      block.sink = &sink;
-      run_tiles();
-      checks = sink.checks;
-      for (size_t m = 0; m < nb; ++m) needed += static_cast<double>(out.counts[q0 + m]);
-    }
-    if (int8 &&
-        static_cast<double>(checks) - needed > int8_break_even(d) * static_cast<double>(nb * s.n)) {
-      s.int8_off.store(true, std::memory_order_relaxed);
-    }
-    total_checks.fetch_add(checks, std::memory_order_relaxed);
-  });
-
   BruteStats st;
   st.simd = simd;
   st.int8 = s.int8;
-  st.int8_abandoned = s.int8 && s.int8_off.load();
   st.pairs = s.nq * s.n;
-  st.checks = total_checks.load();
+  std::vector<Scratch> scratch(static_cast<size_t>(std::max(1, p.threads)));
+  bool joined = false;
+  if (p.self_join && p.mode == Mode::kTopK && s.int8 && s.n >= kJoinMinRows) {
+    // A pilot block (kept apart; its rows are searched again) tells whether int8 screens well.
+    std::vector<double> pilot_sq(qb * p.k);
+    std::vector<int64_t> pilot_idx(qb * p.k);
+    Output pilot;
+    pilot.sq = pilot_sq.data();
+    pilot.idx = pilot_idx.data();
+    const BlockResult r = run_block(s, scratch[0], qb, 0, std::min(qb, s.nq), pilot);
+    const bool loose = r.excess_rate > join_break_even(d);
+    if (join_policy() == JoinPolicy::kNever || (loose && join_policy() == JoinPolicy::kAuto)) {
+      if (loose) s.int8_off = true;
+    } else {
+      st.checks = self_join(s, out);
+      st.pairs = s.n * (s.n - 1) / 2;
+      st.self_join = true;
+      joined = true;
+    }
+  }
+  if (!joined) {
+    std::atomic<size_t> total_checks{0};
+    parallel_for(n_blocks, p.threads, [&](size_t blk, int worker) {
+      const size_t q0 = blk * qb;
+      const BlockResult r =
+          run_block(s, scratch[static_cast<size_t>(worker)], qb, q0, std::min(qb, s.nq - q0), out);
+      if (r.excess_rate > int8_break_even(d)) s.int8_off.store(true, std::memory_order_relaxed);
+      total_checks.fetch_add(r.checks, std::memory_order_relaxed);
+    });
+    st.checks = total_checks.load();
+  }
+  st.int8_abandoned = s.int8 && s.int8_off.load();
   std::lock_guard<std::mutex> lock(stats_mutex());
   stats_slot() = st;
+}
+
+JoinPolicy set_join_policy(JoinPolicy policy) {
+  const JoinPolicy old = join_policy();
+  join_policy() = policy;
+  return old;
 }
 
 BruteStats last_brute_stats() {
@@ -827,6 +1226,9 @@ const char* to_string(Simd s) {
 }
 
 Simd detected_simd() {
+#ifndef RF_KNN_X86
+  return Simd::kGeneric;
+#else
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx512f")) {
     if (__builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vnni")) {
@@ -836,6 +1238,7 @@ Simd detected_simd() {
   }
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Simd::kAvx2;
   return Simd::kGeneric;
+#endif
 }
 
 Simd active_simd() { return simd_override(); }

@@ -14,12 +14,33 @@ namespace rareforge::knn::detail {
 /// The one squared-distance formula (see knn.h). Inline for the kd-tree leaves; the knn sources
 /// are compiled with -ffp-contract=off so no caller fuses it into FMAs differently.
 inline double sq_dist(const double* a, const double* b, size_t d) {
-  double s = 0.0;
-  for (size_t j = 0; j < d; ++j) {
-    const double t = a[j] - b[j];
-    s += t * t;
+  // Four independent partial sums (feature j goes to sum j % 4, in increasing j), combined as
+  // (s0 + s1) + (s2 + s3): a quarter of the dependent-add latency of one running sum.
+  double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+  size_t j = 0;
+  for (; j + 4 <= d; j += 4) {
+    const double t0 = a[j] - b[j];
+    const double t1 = a[j + 1] - b[j + 1];
+    const double t2 = a[j + 2] - b[j + 2];
+    const double t3 = a[j + 3] - b[j + 3];
+    s0 += t0 * t0;
+    s1 += t1 * t1;
+    s2 += t2 * t2;
+    s3 += t3 * t3;
   }
-  return s;
+  if (j < d) {
+    const double t = a[j] - b[j];
+    s0 += t * t;
+  }
+  if (j + 1 < d) {
+    const double t = a[j + 1] - b[j + 1];
+    s1 += t * t;
+  }
+  if (j + 2 < d) {
+    const double t = a[j + 2] - b[j + 2];
+    s2 += t * t;
+  }
+  return (s0 + s1) + (s2 + s3);
 }
 
 /// (distance, index) lexicographic order: the tie rule.
@@ -68,6 +89,9 @@ struct Problem {
   double radius2 = 0.0;            ///< kCount
   const double* radii2 = nullptr;  ///< kBalls: one per reference row
   int threads = 1;
+  /// The queries are the reference rows themselves, in order, each skipping its own row
+  /// (self_query): brute force may then screen each unordered pair once.
+  bool self_join = false;
 
   const double* query_row(size_t i) const {
     return queries.row(qrows ? static_cast<size_t>(qrows[i]) : i);
@@ -95,10 +119,17 @@ struct BruteStats {
   Simd simd{};                  ///< kernel family requested
   bool int8 = false;            ///< the int8 screen was used for the first block
   bool int8_abandoned = false;  ///< ... and later blocks fell back to the float screen
+  bool self_join = false;       ///< each unordered pair screened once (self_query)
   size_t pairs = 0;             ///< query x reference pairs screened
   size_t checks = 0;            ///< pairs re-ranked exactly
 };
 BruteStats last_brute_stats();
+
+/// Whether self_query may use the int8 self-join: when its pilot block says the int8 screen is
+/// tight enough (kAuto), whenever int8 is available (kAlways; tests), or never. Returns the
+/// previous policy. Not thread-safe; for tests and benchmarks.
+enum class JoinPolicy { kAuto, kAlways, kNever };
+JoinPolicy set_join_policy(JoinPolicy policy);
 void kdtree_search(const Problem& p, size_t leaf_size, const Output& out);
 
 /// Mean number of distance evaluations per query of a kd-tree k-NN search (leaf_size) over the

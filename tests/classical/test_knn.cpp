@@ -21,13 +21,15 @@ namespace {
 
 using detail::Simd;
 
+/// The documented formula (knn.h): four partial sums over features j % 4, in increasing j,
+/// combined as (s0 + s1) + (s2 + s3).
 double ref_sq(const MatrixRM& a, size_t i, const MatrixRM& b, size_t j) {
-  double s = 0.0;
+  double s[4] = {0.0, 0.0, 0.0, 0.0};
   for (Eigen::Index c = 0; c < a.cols(); ++c) {
     const double t = a(static_cast<Eigen::Index>(i), c) - b(static_cast<Eigen::Index>(j), c);
-    s += t * t;
+    s[c % 4] += t * t;
   }
-  return s;
+  return (s[0] + s[1]) + (s[2] + s[3]);
 }
 
 /// Reference: for query i (row qrow(i) of queries), all reference rows but self(i), sorted.
@@ -233,6 +235,59 @@ TEST(Knn, AutoChoosesByCostAndStaysExact) {
     } else if (c.d == 40) {
       EXPECT_EQ(r.algo, Algo::kBrute);
     }
+  }
+}
+
+TEST(Knn, SelfJoinScreensEachPairOnce) {
+  // self_query on the int8 screen visits each unordered pair once (knn_brute.cpp); odd and even
+  // block counts, partial last panels, duplicates and grids.
+  if (detail::detected_simd() != Simd::kAvx512Vnni) GTEST_SKIP() << "needs AVX-512 VNNI";
+  struct PolicyGuard {
+    PolicyGuard() { detail::set_join_policy(detail::JoinPolicy::kAlways); }
+    ~PolicyGuard() { detail::set_join_policy(detail::JoinPolicy::kAuto); }
+  } guard;
+  Rng rng(31);
+  struct Case {
+    size_t n, d;
+    Kind kind;
+    size_t k;
+  };
+  for (const Case& c : {Case{3001, 20, Kind::kGauss, 6}, Case{1100, 7, Kind::kDuplicates, 1},
+                        Case{2500, 13, Kind::kGrid, 4}, Case{1500, 64, Kind::kGauss, 11}}) {
+    const MatrixRM ref = make_data(c.kind, c.n, c.d, rng);
+    const Expected want = reference_knn(
+        ref, ref, c.n, c.k, [](size_t i) { return i; }, [](size_t i) { return int64_t(i); });
+    for (int threads : {1, 3}) {
+      Options o;
+      o.algo = Algo::kBrute;
+      o.threads = threads;
+      const Result r = self_query(ref, c.k, o);
+      expect_same(r, want, c.n, c.k, describe(c.n, c.n, c.d, c.k, o, kind_name(c.kind)));
+      EXPECT_TRUE(detail::last_brute_stats().self_join);
+    }
+  }
+  // Near-ties both ways: a row with 1500 rows around it at distances 1 + t * 1e-9 (shuffled),
+  // in the middle of the data so its pairs are screened from both sides.
+  for (size_t d : {6, 24}) {
+    const size_t n = 1501, centre = 700;
+    MatrixRM ref(static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(d));
+    for (size_t j = 0; j < d; ++j) ref(Eigen::Index(centre), Eigen::Index(j)) = rng.normal();
+    std::vector<size_t> order = rng.permutation(n - 1);
+    for (size_t t = 0; t + 1 < n; ++t) {
+      Eigen::VectorXd u(static_cast<Eigen::Index>(d));
+      for (size_t j = 0; j < d; ++j) u(Eigen::Index(j)) = rng.normal();
+      u /= u.norm();
+      const size_t row = order[t] < centre ? order[t] : order[t] + 1;
+      ref.row(Eigen::Index(row)) =
+          ref.row(Eigen::Index(centre)) + (1.0 + 1e-9 * static_cast<double>(t)) * u.transpose();
+    }
+    const Expected want = reference_knn(
+        ref, ref, n, 40, [](size_t i) { return i; }, [](size_t i) { return int64_t(i); });
+    Options o;
+    o.algo = Algo::kBrute;
+    o.threads = 2;
+    expect_same(self_query(ref, 40, o), want, n, 40, describe(n, n, d, 40, o, "shell"));
+    EXPECT_TRUE(detail::last_brute_stats().self_join);
   }
 }
 
