@@ -105,7 +105,8 @@ class FileBuffer {
       if (m != MAP_FAILED) {
         map_ = m;
         size_ = static_cast<size_t>(st.st_size);
-        ::madvise(map_, size_, MADV_SEQUENTIAL | MADV_WILLNEED);
+        ::madvise(map_, size_, MADV_SEQUENTIAL);
+        ::madvise(map_, size_, MADV_WILLNEED);
         ::close(fd);
         return;
       }
@@ -133,6 +134,7 @@ class FileBuffer {
 
   const char* data() const { return map_ ? static_cast<const char*>(map_) : owned_.data(); }
   size_t size() const { return size_; }
+  bool mapped() const { return map_ != nullptr; }
 
  private:
   void* map_ = nullptr;
@@ -294,6 +296,10 @@ struct Parser {
   std::vector<std::string> missing;
   std::vector<ColumnPlan> plan;
   bool numeric_tokens = false;  ///< some missing token parses as a number (e.g. -999)
+  /// `base` is a page-aligned read-only file mapping: parse_chunk drops the pages it has parsed
+  /// from the resident set (MADV_DONTNEED; a later pass that needs them re-reads the file), so a
+  /// large CSV never sits in memory beside the columns made from it.
+  bool release_pages = false;
 
   bool is_missing(std::string_view s) const {
     for (const auto& m : missing)
@@ -347,7 +353,16 @@ void Parser::parse_chunk(size_t begin, size_t end, ChunkOut* out) const {
     out->err.offset = static_cast<size_t>(err_at - base);
     out->err.column = j;
   };
+  constexpr size_t kReleaseStep = size_t{16} << 20;
+  const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const char* released = p;
   while (p < e) {
+    if (release_pages && static_cast<size_t>(p - released) >= kReleaseStep) {
+      const uintptr_t lo = (reinterpret_cast<uintptr_t>(released) + page - 1) & ~(page - 1);
+      const uintptr_t hi = reinterpret_cast<uintptr_t>(p) & ~(page - 1);
+      if (hi > lo) ::madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED);
+      released = p;
+    }
     if (*p == '\n' || *p == '\r') {  // blank line
       p = skip_line_end(p, e);
       continue;
@@ -583,6 +598,7 @@ Table read_csv(const std::string& path, const CsvOptions& opt) {
   ps.path = path;
   ps.base = file.data();
   ps.size = file.size();
+  ps.release_pages = file.mapped();
   ps.delim = opt.delimiter;
   ps.missing = opt.missing_tokens;
   for (const auto& tok : ps.missing) {

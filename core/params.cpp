@@ -6,17 +6,11 @@
 
 #include "core/error.h"
 #include "core/table.h"
+#include "core/text.h"
 
 namespace rareforge {
 
 namespace {
-
-std::string trim(const std::string& s) {
-  const auto b = s.find_first_not_of(" \t");
-  if (b == std::string::npos) return "";
-  const auto e = s.find_last_not_of(" \t");
-  return s.substr(b, e - b + 1);
-}
 
 const char* type_name(ParamType t) {
   switch (t) {

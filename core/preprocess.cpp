@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/text.h"
 
 namespace rareforge {
 
@@ -25,25 +26,6 @@ constexpr const char* kGrammar =
     "valid: impute=median|mean|constant[:V]|drop|none, impute-cat=mode|missing[:NAME]|none, "
     "cap=none|iqr[:K]|percentile[:LO:HI]|zscore[:Z], scale=none|standard|minmax|robust, "
     "encode=onehot|ordinal (comma-separated)";
-
-std::string trim(const std::string& s) {
-  size_t b = 0, e = s.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
-  return s.substr(b, e - b);
-}
-
-std::vector<std::string> split(const std::string& s, char sep) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  for (;;) {
-    const size_t p = s.find(sep, start);
-    out.push_back(trim(s.substr(start, p == std::string::npos ? std::string::npos : p - start)));
-    if (p == std::string::npos) break;
-    start = p + 1;
-  }
-  return out;
-}
 
 double parse_number(const std::string& s, const std::string& flag, const std::string& what) {
   errno = 0;

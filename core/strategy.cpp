@@ -7,6 +7,7 @@
 #include <cstdlib>
 
 #include "core/error.h"
+#include "core/text.h"
 #include "core/table.h"
 
 namespace rareforge {
@@ -16,25 +17,6 @@ namespace {
 constexpr const char* kValidForms =
     "valid forms: auto, minority, majority, not minority, not majority, all, a ratio R with "
     "0 < R <= 1 (binary targets), CLASS=COUNT,... or (cleaning methods) CLASS,CLASS,...";
-
-std::string trim(const std::string& s) {
-  size_t b = 0, e = s.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
-  return s.substr(b, e - b);
-}
-
-std::vector<std::string> split(const std::string& s, char sep) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  for (;;) {
-    const size_t p = s.find(sep, start);
-    out.push_back(trim(s.substr(start, p == std::string::npos ? std::string::npos : p - start)));
-    if (p == std::string::npos) break;
-    start = p + 1;
-  }
-  return out;
-}
 
 bool parse_double(const std::string& s, double* out) {
   if (s.empty()) return false;
