@@ -120,8 +120,8 @@ int main(int argc, char** argv) {
           "{\"method\": \"%s\", \"seconds\": %.4f, \"cpu_seconds\": %.3f, \"rows_in\": %zu, "
           "\"rows_out\": %zu, "
           "\"made\": %lld, \"removed\": %lld, \"read_seconds\": %.3f, \"peak_mib\": %.1f}\n",
-          spec.c_str(), best, best_cpu, rows_in, res.table.n_rows(),
-          static_cast<long long>(made), static_cast<long long>(removed), read_s, peak_mib());
+          spec.c_str(), best, best_cpu, rows_in, res.table.n_rows(), static_cast<long long>(made),
+          static_cast<long long>(removed), read_s, peak_mib());
       std::fflush(stdout);
     }
   } catch (const Error& e) {

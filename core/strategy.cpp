@@ -7,8 +7,8 @@
 #include <cstdlib>
 
 #include "core/error.h"
-#include "core/text.h"
 #include "core/table.h"
+#include "core/text.h"
 
 namespace rareforge {
 
