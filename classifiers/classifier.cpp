@@ -1,5 +1,6 @@
 #include "classifiers/classifier.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.h"
@@ -42,6 +43,17 @@ std::unique_ptr<Classifier> load_classifier(const std::string& spec, const std::
   auto clf = make_classifier(spec);
   clf->load(path);
   return clf;
+}
+
+std::vector<double> balanced_class_factors(const std::vector<int32_t>& y, int n_classes) {
+  std::vector<int64_t> count(static_cast<size_t>(n_classes), 0);
+  for (int32_t c : y) ++count[static_cast<size_t>(c)];
+  const auto present = std::count_if(count.begin(), count.end(), [](int64_t c) { return c > 0; });
+  const double n = static_cast<double>(y.size());
+  std::vector<double> f(count.size(), 0.0);
+  for (size_t c = 0; c < count.size(); ++c)
+    if (count[c] > 0) f[c] = n / (static_cast<double>(present) * static_cast<double>(count[c]));
+  return f;
 }
 
 void check_fit_input(const std::string& who, const MatrixRM& X, const std::vector<int32_t>& y,

@@ -99,6 +99,11 @@ std::unique_ptr<Classifier> load_classifier(const std::string& spec, const std::
 // --- helpers shared by the classifiers -------------------------------------------------------
 
 /// Check fit() arguments against the contract above; InputError naming `who`.
+/// scikit-learn's class_weight="balanced": for each class c, n / (K_present * rows of class c),
+/// where K_present counts the classes that have rows (0 for a class without rows). Multiply a
+/// row's weight by the factor of its class.
+std::vector<double> balanced_class_factors(const std::vector<int32_t>& y, int n_classes);
+
 void check_fit_input(const std::string& who, const MatrixRM& X, const std::vector<int32_t>& y,
                      int n_classes, const std::vector<double>* weights);
 /// Check predict_proba() input: fitted, and X has `n_features` columns (InputError naming `who`).

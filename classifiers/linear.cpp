@@ -442,14 +442,9 @@ void LogisticRegression::fit(const MatrixRM& X, const std::vector<int32_t>& y, i
   if (weights)
     for (int64_t i = 0; i < n; ++i) s[static_cast<size_t>(i)] *= (*weights)[static_cast<size_t>(i)];
   if (params_.class_weight == "balanced") {
-    std::vector<int64_t> count(static_cast<size_t>(n_classes), 0);
-    for (int32_t c : y) ++count[static_cast<size_t>(c)];
-    const auto present = std::count_if(count.begin(), count.end(), [](int64_t c) { return c > 0; });
-    for (int64_t i = 0; i < n; ++i) {
-      const auto c = static_cast<size_t>(y[static_cast<size_t>(i)]);
-      s[static_cast<size_t>(i)] *=
-          static_cast<double>(n) / (static_cast<double>(present) * static_cast<double>(count[c]));
-    }
+    const std::vector<double> f = balanced_class_factors(y, n_classes);
+    for (int64_t i = 0; i < n; ++i)
+      s[static_cast<size_t>(i)] *= f[static_cast<size_t>(y[static_cast<size_t>(i)])];
   }
 
   const double l2 = params_.alpha * (1.0 - params_.l1_ratio);

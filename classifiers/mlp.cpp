@@ -90,15 +90,9 @@ class MlpClassifier : public Classifier {
     std::vector<double> w(static_cast<size_t>(n), 1.0);
     if (weights) w = *weights;
     if (params_.class_weight == "balanced") {
-      std::vector<int64_t> count(static_cast<size_t>(n_classes), 0);
-      for (int32_t c : y) ++count[static_cast<size_t>(c)];
-      const auto present =
-          std::count_if(count.begin(), count.end(), [](int64_t c) { return c > 0; });
+      const std::vector<double> f = balanced_class_factors(y, n_classes);
       for (int64_t i = 0; i < n; ++i)
-        w[static_cast<size_t>(i)] *=
-            static_cast<double>(n) /
-            (static_cast<double>(present) *
-             static_cast<double>(count[static_cast<size_t>(y[static_cast<size_t>(i)])]));
+        w[static_cast<size_t>(i)] *= f[static_cast<size_t>(y[static_cast<size_t>(i)])];
     }
     Rng rng = ctx.rng(streams::kClassifier);
     torch::manual_seed(rng.next());
