@@ -248,15 +248,6 @@ ParamDef kind_param(const std::string& name) {
   return d;
 }
 
-ParamDef bool_param(const std::string& name, const std::string& what) {
-  ParamDef d;
-  d.name = name;
-  d.type = ParamType::kBool;
-  d.default_value = "false";
-  d.description = what;
-  return d;
-}
-
 size_t get_k(const ParamValues& p, const std::string& name) {
   return static_cast<size_t>(p.get_int(name));
 }
@@ -270,7 +261,7 @@ void register_cleaners(std::vector<SamplerInfo>& out) {
     s.name = "random-under";
     s.description = "random under-sampling of the selected classes to the planned counts";
     s.kind = SamplerKind::kUnder;
-    s.params = {bool_param("replacement", "draw the kept rows with replacement")};
+    s.params = {bool_param("replacement", "false", "draw the kept rows with replacement")};
     s.create = [](const ParamValues& p, const std::string&) {
       return std::make_unique<RandomUnder>(p.get_bool("replacement"));
     };
@@ -308,7 +299,7 @@ void register_cleaners(std::vector<SamplerInfo>& out) {
     s.description = "AllKNN: ENN with 1, 2, ..., k neighbours in turn";
     s.kind = SamplerKind::kClean;
     s.params = {enn_k, kind_param("kind"),
-                bool_param("allow_minority",
+                bool_param("allow_minority", "false",
                            "go on when a cleaned class falls below the original minority")};
     s.create = [](const ParamValues& p, const std::string&) {
       return std::make_unique<AllKnn>(get_k(p, "k"), parse_enn_kind(p.get_string("kind")),

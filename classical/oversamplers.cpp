@@ -136,32 +136,6 @@ double auto_or_number(const ParamValues& v, const std::string& method, const std
   return x;
 }
 
-ParamDef int_param(const char* name, const char* def, double min, double max, const char* what) {
-  ParamDef d;
-  d.name = name;
-  d.type = ParamType::kInt;
-  d.default_value = def;
-  d.min = min;
-  d.max = max;
-  d.description = what;
-  return d;
-}
-
-ParamDef double_param(const char* name, const char* def, double min, double max, const char* what) {
-  ParamDef d = int_param(name, def, min, max, what);
-  d.type = ParamType::kDouble;
-  return d;
-}
-
-ParamDef string_param(const char* name, const char* def, const char* what) {
-  ParamDef d;
-  d.name = name;
-  d.type = ParamType::kString;
-  d.default_value = def;
-  d.description = what;
-  return d;
-}
-
 constexpr double kMaxK = 1e6;
 
 }  // namespace

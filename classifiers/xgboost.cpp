@@ -358,36 +358,6 @@ std::vector<double> XGBoostClassifier::feature_importances() const {
   return imp;
 }
 
-ParamDef int_param(const std::string& name, const std::string& def, double lo, double hi,
-                   const std::string& desc) {
-  ParamDef d;
-  d.name = name;
-  d.type = ParamType::kInt;
-  d.default_value = def;
-  d.min = lo;
-  d.max = hi;
-  d.description = desc;
-  return d;
-}
-
-ParamDef double_param(const std::string& name, const std::string& def, double lo, double hi,
-                      const std::string& desc) {
-  ParamDef d = int_param(name, def, lo, hi, desc);
-  d.type = ParamType::kDouble;
-  return d;
-}
-
-ParamDef string_param(const std::string& name, const std::string& def,
-                      std::vector<std::string> choices, const std::string& desc) {
-  ParamDef d;
-  d.name = name;
-  d.type = ParamType::kString;
-  d.default_value = def;
-  d.choices = std::move(choices);
-  d.description = desc;
-  return d;
-}
-
 constexpr double kInf = 1e300;
 
 // Parameters shared by both entries, with the entry's defaults.
@@ -417,8 +387,8 @@ std::vector<ParamDef> tree_params(const XGBoostParams& def, bool rf) {
                            "weight of class 1 rows (binary only)"));
   v.push_back(int_param("max_bin", std::to_string(def.max_bin), 2, 65536,
                         "histogram bins per feature (hist/approx)"));
-  v.push_back(string_param("tree_method", def.tree_method, {"hist", "approx", "exact"},
-                           "split finding (cuda devices need hist)"));
+  v.push_back(string_param("tree_method", def.tree_method, "split finding (cuda devices need hist)",
+                           {"hist", "approx", "exact"}));
   if (!rf) {
     v.push_back(int_param("early_stopping_rounds", std::to_string(def.early_stopping_rounds), 0,
                           1000000,
@@ -427,8 +397,8 @@ std::vector<ParamDef> tree_params(const XGBoostParams& def, bool rf) {
     v.push_back(double_param("val_share", fmt_double(def.val_share), 0.001, 0.9,
                              "share of training rows held out for early stopping"));
     v.push_back(string_param("eval_metric", def.eval_metric,
-                             {"default", "logloss", "error", "auc", "aucpr"},
-                             "early-stopping metric (default = logloss)"));
+                             "early-stopping metric (default = logloss)",
+                             {"default", "logloss", "error", "auc", "aucpr"}));
   }
   v.push_back(int_param("seed", std::to_string(def.seed), -1, 2147483647,
                         "XGBoost seed; -1 = derived from --seed"));

@@ -87,6 +87,43 @@ MethodSpec parse_method_spec(const std::string& text, const std::string& what) {
   return spec;
 }
 
+ParamDef int_param(std::string name, std::string def, double min, double max, std::string desc) {
+  ParamDef d;
+  d.name = std::move(name);
+  d.type = ParamType::kInt;
+  d.default_value = std::move(def);
+  d.min = min;
+  d.max = max;
+  d.description = std::move(desc);
+  return d;
+}
+
+ParamDef double_param(std::string name, std::string def, double min, double max, std::string desc) {
+  ParamDef d = int_param(std::move(name), std::move(def), min, max, std::move(desc));
+  d.type = ParamType::kDouble;
+  return d;
+}
+
+ParamDef string_param(std::string name, std::string def, std::string desc,
+                      std::vector<std::string> choices) {
+  ParamDef d;
+  d.name = std::move(name);
+  d.type = ParamType::kString;
+  d.default_value = std::move(def);
+  d.choices = std::move(choices);
+  d.description = std::move(desc);
+  return d;
+}
+
+ParamDef bool_param(std::string name, std::string def, std::string desc) {
+  ParamDef d;
+  d.name = std::move(name);
+  d.type = ParamType::kBool;
+  d.default_value = std::move(def);
+  d.description = std::move(desc);
+  return d;
+}
+
 ParamValues check_params(const MethodSpec& spec, const std::vector<ParamDef>& defs) {
   ParamValues out;
   for (const auto& [key, value] : spec.params) {

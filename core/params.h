@@ -60,6 +60,13 @@ class ParamValues {
   std::vector<std::string> given_;
 };
 
+/// Builders for ParamDef tables (bounds inclusive; `choices` empty = any text).
+ParamDef int_param(std::string name, std::string def, double min, double max, std::string desc);
+ParamDef double_param(std::string name, std::string def, double min, double max, std::string desc);
+ParamDef string_param(std::string name, std::string def, std::string desc,
+                      std::vector<std::string> choices = {});
+ParamDef bool_param(std::string name, std::string def, std::string desc);
+
 /// Check spec.params against `defs`: every key known (else InputError listing the valid keys of
 /// `method`), every value of the right type and within bounds (else InputError naming method,
 /// key, value and the bound). Missing keys get their defaults.
