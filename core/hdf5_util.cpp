@@ -444,6 +444,8 @@ Group Group::create_group(const std::string& name, bool track_order) const {
   quiet_errors();
   const std::string p = child_path(path_, name);
   Handle gcpl(check(H5Pcreate(H5P_GROUP_CREATE), "H5Pcreate"));
+  // No modification times in object headers: same input, same seed => byte-identical files.
+  check_status(H5Pset_obj_track_times(gcpl.id(), false), "H5Pset_obj_track_times");
   if (track_order)
     check_status(
         H5Pset_link_creation_order(gcpl.id(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED),
@@ -501,6 +503,7 @@ Handle make_dataset(hid_t group, const std::string& p, const std::string& name, 
   quiet_errors();
   const Handle space = simple_space(n);
   Handle dcpl(check(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate"));
+  check_status(H5Pset_obj_track_times(dcpl.id(), false), "H5Pset_obj_track_times");
   if (opt.gzip > 0 && n > 0) {
     const hsize_t chunk[1] = {static_cast<hsize_t>(std::max<size_t>(1, std::min(opt.chunk, n)))};
     check_status(H5Pset_chunk(dcpl.id(), 1, chunk), "H5Pset_chunk");
@@ -581,7 +584,10 @@ Handle file_access_plist() {
 File File::create(const std::string& path) {
   quiet_errors();
   const Handle fapl = file_access_plist();
-  return File(Handle(check(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.id()),
+  // The root group, like every object made here, carries no modification times.
+  Handle fcpl(check(H5Pcreate(H5P_FILE_CREATE), "H5Pcreate"));
+  check_status(H5Pset_obj_track_times(fcpl.id(), false), "H5Pset_obj_track_times");
+  return File(Handle(check(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, fcpl.id(), fapl.id()),
                            "cannot create HDF5 file '" + path + "'")),
               path);
 }
