@@ -11,14 +11,28 @@ namespace rareforge::classifiers {
 void register_xgboost_classifiers(std::vector<ClassifierInfo>& out);
 void register_linear_classifiers(std::vector<ClassifierInfo>& out);
 
-const std::vector<ClassifierInfo>& classifier_registry() {
-  static const std::vector<ClassifierInfo> registry = [] {
+namespace {
+std::vector<ClassifierInfo>& mutable_registry() {
+  static std::vector<ClassifierInfo> registry = [] {
     std::vector<ClassifierInfo> r;
     register_xgboost_classifiers(r);
     register_linear_classifiers(r);
     return r;
   }();
   return registry;
+}
+}  // namespace
+
+const std::vector<ClassifierInfo>& classifier_registry() { return mutable_registry(); }
+
+void register_classifier(ClassifierInfo info) {
+  auto& r = mutable_registry();
+  for (auto& existing : r)
+    if (existing.name == info.name) {
+      existing = std::move(info);
+      return;
+    }
+  r.push_back(std::move(info));
 }
 
 const ClassifierInfo* find_classifier(const std::string& name) {

@@ -85,8 +85,13 @@ struct ClassifierInfo {
       create;
 };
 
-/// Every classifier, in the order `rareforge classifiers` lists them.
+/// Every classifier, in the order `rareforge classifiers` lists them: the built-in ones
+/// (xgboost, random-forest, logreg, knn), then those added by register_classifier() (mlp, from
+/// the LibTorch part: classifiers/mlp.h).
 const std::vector<ClassifierInfo>& classifier_registry();
+/// Add a classifier to the registry; an entry of the same name is replaced. Not thread-safe:
+/// register before any thread looks classifiers up.
+void register_classifier(ClassifierInfo info);
 /// The entry for `name`, or nullptr.
 const ClassifierInfo* find_classifier(const std::string& name);
 /// Parse and check a spec (`xgboost:max_depth=4`) and build the unfitted classifier. Unknown

@@ -816,7 +816,6 @@ void register_linear_classifiers(std::vector<ClassifierInfo>& out) {
     };
     out.push_back(std::move(info));
   }
-  register_mlp_classifier(out);
 }
 
 }  // namespace rareforge::classifiers

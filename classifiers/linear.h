@@ -144,15 +144,7 @@ class KnnClassifier : public Classifier {
   std::vector<double> sample_weight_;  ///< empty = all 1
 };
 
-/// Adds logreg, knn and mlp to the classifier registry (called from classifier.cpp).
+/// Adds logreg and knn to the classifier registry (called from classifier.cpp).
 void register_linear_classifiers(std::vector<ClassifierInfo>& out);
-
-/// `mlp` (classifiers/mlp.cpp, the one classifiers file that includes LibTorch): hidden layers
-/// Linear -> ReLU (-> dropout), AdamW on the sample- and class-weighted cross-entropy, CPU only.
-/// Deterministic for the same seed and thread count (torch::manual_seed from
-/// ctx.rng(streams::kClassifier), which sets LibTorch's global generator; epoch shuffles from
-/// the same Rng). Model file: JSON with every parameter tensor (float32 values, exact).
-/// feature_importances: mean |weight| of each input column in the first layer.
-void register_mlp_classifier(std::vector<ClassifierInfo>& out);
 
 }  // namespace rareforge::classifiers

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "classifiers/linear.h"
+#include "classifiers/mlp.h"
 #include "core/error.h"
 
 namespace rareforge::classifiers {
@@ -211,9 +212,7 @@ class MlpClassifier : public Classifier {
   mutable Net net_{nullptr};
 };
 
-}  // namespace
-
-void register_mlp_classifier(std::vector<ClassifierInfo>& out) {
+ClassifierInfo mlp_classifier_info() {
   ClassifierInfo info;
   info.name = "mlp";
   info.description = "multilayer perceptron (ReLU, AdamW, weighted cross-entropy) in LibTorch, CPU";
@@ -243,7 +242,11 @@ void register_mlp_classifier(std::vector<ClassifierInfo>& out) {
     mp.class_weight = p.get_string("class_weight");
     return std::unique_ptr<Classifier>(new MlpClassifier(mp, canonical));
   };
-  out.push_back(std::move(info));
+  return info;
 }
+
+}  // namespace
+
+void register_mlp() { register_classifier(mlp_classifier_info()); }
 
 }  // namespace rareforge::classifiers

@@ -10,6 +10,7 @@
 
 #include "classifiers/classifier.h"
 #include "classifiers/linear.h"
+#include "classifiers/mlp.h"
 #include "classifiers/metrics.h"
 #include "core/error.h"
 #include "tests/test_util.h"
@@ -326,6 +327,7 @@ namespace rareforge::classifiers {
 namespace {
 
 TEST(Mlp, LearnsSeparableDataAndIsDeterministic) {
+  register_mlp();
   MatrixRM X, Xt;
   std::vector<int32_t> y, yt;
   make_binary(800, 4, 0.0, 31, &X, &y, 0.5);
