@@ -60,12 +60,13 @@ struct CliResult {
   std::string errors;  ///< stderr
 };
 
-/// Run the rareforge CLI with `args` (a shell-quoted string), capturing stdout and stderr.
-inline CliResult run_cli(const std::string& args) {
+/// Run the rareforge CLI with `args` (a shell-quoted string), capturing stdout and stderr;
+/// `env` (e.g. "LD_DEBUG=libs") is put before the command.
+inline CliResult run_cli(const std::string& args, const std::string& env = "") {
   TempDir tmp;
   const std::string out = tmp.file("stdout"), err = tmp.file("stderr");
-  const std::string cmd =
-      std::string("'") + RAREFORGE_CLI + "' " + args + " >'" + out + "' 2>'" + err + "'";
+  const std::string cmd = env + (env.empty() ? "'" : " '") + RAREFORGE_CLI + "' " + args + " >'" +
+                          out + "' 2>'" + err + "'";
   const int rc = std::system(cmd.c_str());
   CliResult r;
   r.status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
