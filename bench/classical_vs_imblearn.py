@@ -6,6 +6,7 @@ informative, 2 redundant, 13 noise features, 2 clusters per class):
     big:   1,000,000 rows, 1% minority  -> SMOTE, BorderlineSMOTE, ADASYN (and rareforge-only
                                            SMOTE-ENN)
     small:   100,000 rows, 2% minority  -> SMOTEENN, SMOTETomek
+    svm:      20,000 rows, 2% minority  -> SVMSMOTE (its SVM fit is superlinear in the rows)
 writes them as CSV into --dir (kept and reused between runs), then for every method times
   * imbalanced-learn 0.10 fit_resample() in a fresh /usr/bin/python3 process (data already
     loaded; peak = that process's ru_maxrss, which includes the loaded data),
@@ -51,9 +52,11 @@ METHODS = [
     ("SMOTEENN", "imblearn.combine.SMOTEENN", "smote-enn", "small", 2, True),
     ("SMOTETomek", "imblearn.combine.SMOTETomek", "smote-tomek", "small", 2, True),
     ("SMOTEENN", "imblearn.combine.SMOTEENN", "smote-enn", "big", 2, False),
+    # The SVM (libsvm on both sides) dominates and grows faster than n^2: a smaller data set.
+    ("SVMSMOTE", "imblearn.over_sampling.SVMSMOTE", "svm-smote", "svm", 2, True),
 ]
 
-DATASETS = {"big": (1_000_000, 0.01), "small": (100_000, 0.02)}
+DATASETS = {"big": (1_000_000, 0.01), "small": (100_000, 0.02), "svm": (20_000, 0.02)}
 
 IMBLEARN_RUNNER = r"""
 import importlib, json, sys, time
@@ -133,7 +136,8 @@ def main():
                     help="folder with OpenBLAS's libblas.so.3 for the imbalanced-learn runs "
                     "('' = numpy's default BLAS)")
     ap.add_argument("--only", default="", help="comma list of rareforge specs to run")
-    ap.add_argument("--small-only", action="store_true", help="only the 100,000-row data set")
+    ap.add_argument("--small-only", action="store_true",
+                    help="only the smaller data sets (not the 1,000,000-row one)")
     args = ap.parse_args()
 
     bench = os.path.join(args.build, "bench", "bench_classical")

@@ -282,6 +282,42 @@ void register_oversamplers(std::vector<SamplerInfo>& out) {
     };
     out.push_back(std::move(s));
   }
+  {
+    SamplerInfo s;
+    s.name = "svm-smote";
+    s.description =
+        "SVM-SMOTE: SMOTE from the class's support vectors of an RBF SVM (libsvm); those near "
+        "other classes interpolate, the safe ones extrapolate";
+    s.params = {int_param("k", "5", 1, kMaxK, "nearest same-class neighbours for the partners"),
+                int_param("m", "10", 1, kMaxK,
+                          "nearest rows (whole table) that decide noise / danger / safe"),
+                double_param("out_step", "0.5", 0, 1,
+                             "safe support vectors extrapolate by up to out_step x the distance"),
+                double_param("C", "1", 1e-12, 1e12, "the SVM's penalty C"),
+                string_param("gamma", "scale",
+                             "RBF gamma: scale = 1 / (features x variance of all values), auto = "
+                             "1 / features, or a number > 0")};
+    s.create = [](const ParamValues& v, const std::string& canonical) {
+      SvmSmoteParams p;
+      p.k = v.get_int("k");
+      p.m = v.get_int("m");
+      p.out_step = v.get_double("out_step");
+      p.c = v.get_double("C");
+      const std::string& g = v.get_string("gamma");
+      if (g == "scale")
+        p.gamma = SvmSmoteParams::kGammaScale;
+      else if (g == "auto")
+        p.gamma = SvmSmoteParams::kGammaAuto;
+      else {
+        char* end = nullptr;
+        p.gamma = std::strtod(g.c_str(), &end);
+        RF_CHECK_INPUT(!g.empty() && end && *end == 0 && std::isfinite(p.gamma) && p.gamma > 0,
+                       "method 'svm-smote': gamma={} is neither scale, auto nor a number > 0", g);
+      }
+      return make_svm_smote(p, canonical);
+    };
+    out.push_back(std::move(s));
+  }
 }
 
 }  // namespace rareforge::classical

@@ -1,6 +1,6 @@
 // The over-samplers of issue 3: random over-sampling (plain or smoothed bootstrap), noise
 // injection, and the SMOTE family (SMOTE, SMOTE-NC, SMOTEN, Borderline-SMOTE 1/2, ADASYN,
-// k-means SMOTE). Users reach them through the registry (classical/sampler.h:
+// k-means SMOTE, SVM-SMOTE). Users reach them through the registry (classical/sampler.h:
 // make_sampler("borderline-smote:kind=2")); the parameter structs and factories below are for
 // code that builds one directly (the combined methods, tests). docs/METHODS.md describes each
 // method, its reference and where it differs from imbalanced-learn 0.10.
@@ -11,16 +11,17 @@
 //   * The output is the input rows in input order, then the new rows grouped by class in class
 //     order (classical/sampler.h). Provenance: parent = the seed row (input index), neighbor =
 //     the interpolation partner (input index, -1 when none), gap = the weight t in
-//     new = seed + t * (partner - seed) (NaN when none).
+//     new = seed + t * (partner - seed) (NaN when none; negative for SVM-SMOTE's
+//     extrapolations away from the partner).
 //   * Interpolating methods draw, for each new row, a seed row uniformly (with replacement)
 //     among the class's candidate seeds, a partner uniformly among the seed's k nearest
 //     same-class rows (own row excluded; classical/knn.h: exact, ties to the lower index), and
 //     the gap uniformly in [0, 1).
 //   * Numeric features are used unscaled. A table with categorical feature columns is handled
 //     by the SMOTE-NC rule in every interpolating method (smote, borderline-smote, adasyn,
-//     kmeans-smote; smote-nc by name): distances add Med^2 per categorical mismatch (Med = the
-//     median of the class's numeric feature standard deviations), and each new categorical value
-//     is the most common value among the seed's k neighbours, ties broken at random.
+//     kmeans-smote, svm-smote; smote-nc by name): distances add Med^2 per categorical mismatch (Med
+//     = the median of the class's numeric feature standard deviations), and each new categorical
+//     value is the most common value among the seed's k neighbours, ties broken at random.
 //   * A class with fewer than k+1 rows uses k = rows-1 (warning); a class of one row that must
 //     grow by interpolation is an InputError suggesting random-over. Missing values in the
 //     features are InputErrors naming the column (random-over without shrinkage and noise
@@ -83,6 +84,20 @@ struct KMeansSmoteParams {
   double density_exponent = -1.0;
 };
 
+/// `svm-smote` (Nguyen, Cooper and Kamei 2009; imbalanced-learn's SVMSMOTE): SMOTE from the
+/// class's support vectors of an RBF-kernel C-SVC (libsvm) fitted on the whole table.
+struct SvmSmoteParams {
+  int64_t k = 5;          ///< nearest same-class neighbours to interpolate / extrapolate towards
+  int64_t m = 10;         ///< nearest rows (whole table) that decide noise / danger / safe
+  double out_step = 0.5;  ///< safe support vectors extrapolate with gap in (-out_step, 0]
+  double c = 1.0;         ///< the SVM's penalty C
+  /// RBF gamma: > 0 the value; kGammaScale = 1 / (features x variance of all feature values),
+  /// kGammaAuto = 1 / features (scikit-learn's "scale" and "auto").
+  double gamma = kGammaScale;
+  static constexpr double kGammaScale = -1.0;
+  static constexpr double kGammaAuto = -2.0;
+};
+
 /// `smoten` (Chawla et al. 2002, SMOTE-N): every feature categorical.
 struct SmotenParams {
   int64_t k = 5;  ///< nearest same-class neighbours (Value Difference Metric) that vote
@@ -99,6 +114,7 @@ std::unique_ptr<Sampler> make_borderline_smote(const BorderlineParams& p,
 std::unique_ptr<Sampler> make_adasyn(const AdasynParams& p, const std::string& method);
 std::unique_ptr<Sampler> make_kmeans_smote(const KMeansSmoteParams& p, const std::string& method);
 std::unique_ptr<Sampler> make_smoten(const SmotenParams& p, const std::string& method);
+std::unique_ptr<Sampler> make_svm_smote(const SvmSmoteParams& p, const std::string& method);
 
 // --- the decisions of the adaptive methods, for inspection and tests --------------------------
 
@@ -113,6 +129,19 @@ std::vector<int64_t> borderline_danger(const Table& t, int32_t c, int64_t m, int
 /// every r_i is 0.
 std::vector<int64_t> adasyn_counts(const Table& t, int32_t c, int64_t k, int64_t n_add,
                                    int threads = 0);
+
+/// SVM-SMOTE's decisions for class `c` (input rows, each list ascending): the class's support
+/// vectors of the SVM fitted on all rows (libsvm C-SVC, RBF kernel, one-vs-one for more than two
+/// classes: the support vectors of every pairwise machine), and their split by the m nearest
+/// rows of the whole table into noise (all m of other classes), danger (m/2 <= other < m) and
+/// safe (other < m/2). m is lowered to n_rows - 1 (warning) for tiny tables.
+struct SvmSmoteSets {
+  std::vector<int64_t> support;
+  std::vector<int64_t> noise;
+  std::vector<int64_t> danger;
+  std::vector<int64_t> safe;
+};
+SvmSmoteSets svm_smote_sets(const Table& t, int32_t c, const SvmSmoteParams& p, int threads = 0);
 
 /// Value Difference Metric of SMOTEN (imbalanced-learn's ValueDifferenceMetric with k=1, r=2),
 /// fitted on all rows of a table whose features are all categorical:

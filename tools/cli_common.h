@@ -45,6 +45,7 @@ void register_inspect(CLI::App& app);
 void register_convert(CLI::App& app);
 void register_resample(CLI::App& app);
 void register_methods(CLI::App& app);
+void register_make_data(CLI::App& app);
 void register_fit(CLI::App& app);
 void register_sample(CLI::App& app);
 

@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   rareforge::cli::register_convert(app);
   rareforge::cli::register_resample(app);
   rareforge::cli::register_methods(app);
+  rareforge::cli::register_make_data(app);
   rareforge::cli::register_fit(app);
   rareforge::cli::register_sample(app);
 
