@@ -1,8 +1,10 @@
 #!/usr/bin/python3
-"""rareforge logreg / knn vs scikit-learn on the same data (issue 7's classifier benchmark).
+"""rareforge logreg / knn vs scikit-learn, and our XGBoost wrapper vs Python's xgboost, on the
+same data (issue 7's classifier benchmark).
 
     /usr/bin/python3 bench/classifiers_vs_sklearn.py --build build [--n 1000000] [--d 20]
-        [--n-test 20000] [--threads 2] [--only logreg,knn]
+        [--n-test 20000] [--threads 2] [--only logreg,knn,xgboost] [--xgb-n 200000]
+        [--xgb-rounds 100]
 
 Data: sklearn make_classification(n + n_test, d, n_informative=d // 2, weights=[0.9],
 flip_y=0.01, random_state=0), standardised with the training rows' mean and sd. Both sides fit
@@ -14,6 +16,12 @@ average precision of class 1, sklearn's metrics for both).
                                 C=1/(A*n), tol=1e-4 (sklearn's default))
   knn     rareforge knn:k=5 vs KNeighborsClassifier(n_neighbors=5, n_jobs=threads)
           (sklearn picks brute force for d > 15)
+  xgboost rareforge xgboost:n_estimators=R,seed=0 (the C API of the same libxgboost) vs
+          xgboost.train(params, DMatrix(X, y), R) with exactly the parameters the wrapper sets
+          (tests/fixtures/make_xgboost_fixture.py), nthread = threads, on the first --xgb-n
+          training rows. Both sides time DMatrix construction (float64 -> float32) + training +
+          predict; the probabilities must agree (max |difference| printed): the ratio is the
+          wrapper's overhead.
 
 BLAS: Debian's numpy loads the reference BLAS (libblas3) unless OpenBLAS is installed, which makes
 sklearn's brute-force kNN ~10x slower. --openblas DIR (a folder holding OpenBLAS's libblas.so.3,
@@ -38,11 +46,12 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.neighbors import KNeighborsClassifier
 
 
-def run_ours(build, tmp, spec, threads, n_test):
+def run_ours(build, tmp, spec, threads, n_test, extra=()):
     env = dict(os.environ)
     env.pop("LD_LIBRARY_PATH", None)
     out = subprocess.run([os.path.join(build, "bench", "bench_classifiers"), "--dir", tmp,
-                          "--spec", spec, "--threads", str(threads), "--n-test", str(n_test)],
+                          "--spec", spec, "--threads", str(threads), "--n-test", str(n_test)]
+                         + list(extra),
                          check=True, capture_output=True, text=True, env=env).stdout
     return json.loads(out.strip().splitlines()[-1])
 
@@ -57,6 +66,8 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--alpha", type=float, default=1e-4)
     ap.add_argument("--only", default="logreg,knn")
+    ap.add_argument("--xgb-n", type=int, default=200_000, help="training rows for xgboost")
+    ap.add_argument("--xgb-rounds", type=int, default=100)
     ap.add_argument("--openblas", default="", help="folder with OpenBLAS's libblas.so.3")
     args = ap.parse_args()
     if args.openblas and os.environ.get("LD_LIBRARY_PATH") != args.openblas:
@@ -74,6 +85,7 @@ def main():
     X_te = np.ascontiguousarray((X_te - mu) / sd)
 
     rows = []
+    xgb_row, xgb_version = None, ""
     with tempfile.TemporaryDirectory() as tmp:
         X_tr.astype(np.float64).tofile(os.path.join(tmp, "X_train.f64"))
         X_te.astype(np.float64).tofile(os.path.join(tmp, "X_test.f64"))
@@ -104,7 +116,40 @@ def main():
             t_sk = time.perf_counter() - t0
             rows.append(("knn", ours, t_sk, roc_auc_score(y_te[:m], p),
                          average_precision_score(y_te[:m], p), None))
+        if "xgboost" in todo:
+            import xgboost as xgb
+            xgb_version = xgb.__version__
+            n = min(args.xgb_n, args.n)
+            pred = os.path.join(tmp, "xgb_pred.f64")
+            ours = run_ours(args.build, tmp, f"xgboost:n_estimators={args.xgb_rounds},seed=0",
+                            args.threads, args.n_test, ["--n-train", str(n), "--pred-out", pred])
+            p_ours = np.fromfile(pred, dtype=np.float64).reshape(args.n_test, 2)[:, 1]
+            params = {"verbosity": 1, "nthread": args.threads, "seed": 0, "booster": "gbtree",
+                      "tree_method": "hist", "max_depth": 6, "eta": 0.3, "subsample": 1.0,
+                      "colsample_bytree": 1.0, "colsample_bynode": 1.0, "min_child_weight": 1.0,
+                      "lambda": 1.0, "alpha": 0.0, "gamma": 0.0, "max_bin": 256,
+                      "objective": "binary:logistic", "scale_pos_weight": 1.0}
+            t0 = time.perf_counter()
+            dtrain = xgb.DMatrix(X_tr[:n], label=y_tr[:n], missing=np.nan, nthread=args.threads)
+            bst = xgb.train(params, dtrain, num_boost_round=args.xgb_rounds)
+            p = bst.predict(xgb.DMatrix(X_te, missing=np.nan, nthread=args.threads))
+            t_py = time.perf_counter() - t0
+            xgb_row = (ours, t_py, roc_auc_score(y_te, p), average_precision_score(y_te, p),
+                       float(np.max(np.abs(p_ours - p))))
 
+    if xgb_row is not None:
+        ours, t_py, auc, pr, diff = xgb_row
+        t_ours = ours["fit_s"] + ours["predict_s"]
+        print(f"xgboost {xgb_version}: n_train={min(args.xgb_n, args.n)} d={args.d} "
+              f"n_test={args.n_test} rounds={args.xgb_rounds} threads={args.threads}")
+        print("| | rareforge wrapper s (fit + predict) | Python xgboost s | ratio Python / ours "
+              "| ROC-AUC ours / Python | PR-AUC ours / Python | max abs prob. difference |")
+        print("|---|---|---|---|---|---|---|")
+        print(f"| xgboost | {t_ours:.2f} (fit {ours['fit_s']:.2f}) | {t_py:.2f} | "
+              f"{t_py / t_ours:.2f}x | {ours['roc_auc']:.5f} / {auc:.5f} | "
+              f"{ours['pr_auc']:.5f} / {pr:.5f} | {diff:.2e} |")
+    if not rows:
+        return
     print(f"n_train={args.n} d={args.d} n_test={args.n_test} (knn scores {args.knn_test}) "
           f"threads={args.threads} sklearn BLAS: "
           f"{os.environ.get('LD_LIBRARY_PATH') or 'system default'}")

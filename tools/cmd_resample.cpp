@@ -13,6 +13,7 @@
 #include "core/progress.h"
 #include "tools/cli_common.h"
 #include "tools/extension.h"
+#include "validation/validate.h"
 
 namespace rareforge::cli {
 
@@ -22,6 +23,7 @@ struct ResampleOpts {
   std::string data, method, out, strategy = "auto";
   double max_ratio = 0;
   bool only_synthetic = false;
+  bool drop_duplicates = false;
   DataFlags data_flags;
   RunFlags run;
 };
@@ -31,6 +33,24 @@ Table only_synthetic_rows(const Table& t) {
   for (size_t i = 0; i < t.n_rows(); ++i)
     if (t.provenance().synthetic[i]) rows.push_back(i);
   return t.select(rows);
+}
+
+/// --drop-duplicates: remove the synthetic rows whose features copy an original row exactly.
+Table drop_duplicate_rows(const Table& t, bool quiet) {
+  const std::vector<size_t> dup = validation::synthetic_exact_duplicates(t);
+  if (dup.empty()) return t;
+  std::vector<size_t> keep;
+  size_t k = 0;
+  for (size_t i = 0; i < t.n_rows(); ++i) {
+    if (k < dup.size() && dup[k] == i) {
+      ++k;
+      continue;
+    }
+    keep.push_back(i);
+  }
+  if (!quiet)
+    std::fprintf(stderr, "dropped %zu synthetic row(s) that copy an original row\n", dup.size());
+  return t.select(keep);
 }
 
 /// resample --method ctgan|tvae|ddpm: fit the generator on the table, sample the plan.
@@ -48,6 +68,7 @@ void resample_deep(const ResampleOpts& o) {
       ctx, &made);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (o.drop_duplicates) out = drop_duplicate_rows(out, ctx.quiet);
   if (o.only_synthetic) out = only_synthetic_rows(out);
   write_table(out, o.out);
   if (!ctx.quiet) {
@@ -80,6 +101,8 @@ void register_resample(CLI::App& app) {
       ->check(CLI::NonNegativeNumber);
   sub->add_option("--out,-o", opts->out, "Output table (.csv, .h5, .hdf5)")->required();
   sub->add_flag("--only-synthetic", opts->only_synthetic, "Write only the synthetic rows");
+  sub->add_flag("--drop-duplicates", opts->drop_duplicates,
+                "Remove synthetic rows whose features equal an original row's (exact copies)");
   opts->data_flags.add_to(sub);
   opts->run.add_to(sub, true);
   sub->callback([opts] {
@@ -105,6 +128,7 @@ void register_resample(CLI::App& app) {
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     Table out = std::move(res.table);
+    if (opts->drop_duplicates) out = drop_duplicate_rows(out, ctx.quiet);
     if (opts->only_synthetic) out = only_synthetic_rows(out);
     write_table(out, opts->out);
     if (!ctx.quiet) {

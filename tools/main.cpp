@@ -23,6 +23,9 @@ int main(int argc, char** argv) {
   rareforge::cli::register_convert(app);
   rareforge::cli::register_resample(app);
   rareforge::cli::register_methods(app);
+  rareforge::cli::register_validate(app);
+  rareforge::cli::register_evaluate(app);
+  rareforge::cli::register_classifiers(app);
   rareforge::cli::register_make_data(app);
   rareforge::cli::register_fit(app);
   rareforge::cli::register_sample(app);
