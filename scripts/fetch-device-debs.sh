@@ -14,7 +14,7 @@ pkgs=(
   # fmt, HDF5 (C and C++), XGBoost, GoogleTest, and the shared libraries they need at run time
   libfmt-dev libfmt9 libhdf5-dev libhdf5-103-1 libhdf5-cpp-103-1 libhdf5-hl-100 libhdf5-hl-cpp-100
   libsz2 libaec0 libaec-dev libxgboost-dev libxgboost0 xgboost libgtest-dev libgmock-dev
-  libdmlc0 libdmlc-dev libsvm-dev libsvm3
+  libdmlc0 libdmlc-dev libsvm-dev libsvm3 libssl-dev
 )
 cd "$dest"
 apt-get download "${pkgs[@]}"

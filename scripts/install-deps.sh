@@ -13,7 +13,7 @@ packages=(
   g++ cmake ninja-build ccache pkg-config
   # libraries (DESIGN.md)
   libtorch-dev libeigen3-dev libfmt-dev libhdf5-dev libxgboost-dev xgboost libcli11-dev
-  nlohmann-json3-dev libnanoflann-dev libsvm-dev
+  nlohmann-json3-dev libnanoflann-dev libsvm-dev libssl-dev
   # tests
   libgtest-dev libgmock-dev python3 python3-h5py python3-pandas python3-numpy
 )

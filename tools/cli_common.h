@@ -51,5 +51,7 @@ void register_classifiers(CLI::App& app);
 void register_make_data(CLI::App& app);
 void register_fit(CLI::App& app);
 void register_sample(CLI::App& app);
+void register_arena(CLI::App& app);
+void register_demo(CLI::App& app);
 
 }  // namespace rareforge::cli

@@ -29,6 +29,8 @@ int main(int argc, char** argv) {
   rareforge::cli::register_make_data(app);
   rareforge::cli::register_fit(app);
   rareforge::cli::register_sample(app);
+  rareforge::cli::register_arena(app);
+  rareforge::cli::register_demo(app);
 
   try {
     app.parse(argc, argv);
