@@ -319,11 +319,13 @@ CompareResult run_comparison(const Table& train, const Table* test, const Compar
 
     // 4-5. train both arms with the same seed context, score on the test rows
     if (!progress)
-      progress.emplace("evaluate", static_cast<uint64_t>(opt.seeds) * specs.size() * 2, "fits",
-                       ctx.quiet);
+      progress.emplace(
+          "evaluate",
+          static_cast<uint64_t>(opt.seeds) * specs.size() * (opt.train_baseline ? 2 : 1), "fits",
+          ctx.quiet);
     for (size_t m = 0; m < specs.size(); ++m) {
       ClassifierComparison& cc = res.classifiers[m];
-      for (int arm = 0; arm < 2; ++arm) {
+      for (int arm = opt.train_baseline ? 0 : 1; arm < 2; ++arm) {
         const MatrixRM& X = arm == 0 ? X_base : X_aug;
         const std::vector<int32_t>& y = arm == 0 ? y_base : y_aug;
         auto clf = make_classifier(specs[m]);
@@ -344,6 +346,12 @@ CompareResult run_comparison(const Table& train, const Table* test, const Compar
               .per_seed.push_back(pi.mean);
         }
         progress->advance();
+      }
+      if (!opt.train_baseline) {  // the baseline arm repeats the augmented one (see compare.h)
+        cc.baseline.push_back(cc.augmented.back());
+        model_imp_b[m].push_back(model_imp_a[m].back());
+        if (opt.importance_repeats > 0)
+          cc.permutation_baseline.per_seed.push_back(cc.permutation_augmented.per_seed.back());
       }
     }
     res.seeds.push_back(std::move(run));

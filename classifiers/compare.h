@@ -78,6 +78,10 @@ struct CompareOptions {
   int importance_repeats = 0;
   /// k of the top-k stability of the permutation importances across seeds.
   int top_k = 5;
+  /// false: train the augmented arm only, and let the baseline arm repeat its numbers (paired
+  /// differences are then 0). For callers that take the baseline from elsewhere: the arena
+  /// trains it once per seed, in its "none" cell, instead of once per method.
+  bool train_baseline = true;
 
   /// Checks the fields (InputError naming the option).
   void validate() const;

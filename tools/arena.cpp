@@ -12,6 +12,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -88,6 +89,11 @@ double get_num(const nlohmann::json& j) {
   return j.is_number() ? j.get<double>() : std::numeric_limits<double>::quiet_NaN();
 }
 
+std::string canonical_classifier(const std::string& spec) {
+  cli::load_torch_extension_for(parse_method_spec(spec, "classifiers").name);
+  return classifiers::make_classifier(spec, "classifiers")->spec();
+}
+
 }  // namespace detail
 
 namespace {
@@ -126,10 +132,7 @@ void ArenaConfig::validate() const {
     if (!is_none(m)) cli::make_augmenter(m, strategy);  // InputError for a bad spec
   }
   RF_CHECK_INPUT(!classifiers.empty(), "arena: no classifiers");
-  for (const auto& c : classifiers) {
-    cli::load_torch_extension_for(parse_method_spec(c, "classifiers").name);
-    classifiers::make_classifier(c, "classifiers");
-  }
+  for (const auto& c : classifiers) detail::canonical_classifier(c);
   RF_CHECK_INPUT(seeds >= 1 && seeds <= 10000, "arena: seeds = {} must be in 1..10000", seeds);
   RF_CHECK_INPUT(test_share > 0 && test_share < 1, "arena: test_share = {} must be in (0, 1)",
                  test_share);
@@ -322,6 +325,9 @@ nlohmann::json run_cell(const ArenaConfig& cfg, const Cell& cell, const Table& d
     opt.primary_metric = cfg.primary_metric;
     opt.preprocess = cfg.preprocess;
     opt.method = spec;
+    // The baseline arm is the same for every method of a seed: the "none" cell's augmented arm
+    // (trained on the unchanged rows) is it, so no cell trains it twice.
+    opt.train_baseline = false;
     cli::Augmenter aug;
     if (!is_none(spec)) aug = cli::make_augmenter(spec, cfg.strategy);
     opt.augment = [&](const Table& train, const Context& c) {
@@ -349,12 +355,9 @@ nlohmann::json run_cell(const ArenaConfig& cfg, const Cell& cell, const Table& d
     out["primary_description"] = r.primary_description;
     nlohmann::json cls = nlohmann::json::array();
     for (const auto& cc : r.classifiers) {
-      nlohmann::json b = nlohmann::json::object(), a = nlohmann::json::object();
-      for (const auto& m : cc.metrics) {
-        b[m.name] = num(m.baseline.at(0));
-        a[m.name] = num(m.augmented.at(0));
-      }
-      cls.push_back({{"name", cc.name}, {"spec", cc.spec}, {"baseline", b}, {"augmented", a}});
+      nlohmann::json a = nlohmann::json::object();
+      for (const auto& m : cc.metrics) a[m.name] = num(m.augmented.at(0));
+      cls.push_back({{"name", cc.name}, {"spec", cc.spec}, {"augmented", a}});
     }
     out["classifiers"] = cls;
     out["validation"] = nullptr;
@@ -545,6 +548,19 @@ std::string rebuild_outputs(const std::string& out_dir) {
   const std::string& primary = cfg.primary_metric;
   const bool higher = classifiers::metric_higher_is_better(primary, "primary_metric");
 
+  // Baseline scores per (data set, seed, classifier spec): the "none" cell's (see run_cell).
+  std::map<std::tuple<std::string, int, std::string>, nlohmann::json> baseline;
+  for (const auto& c : cells)
+    if (c.value("method", "") == kNone && c.value("status", "") == "ok")
+      for (const auto& cl : c["classifiers"])
+        baseline[{c.value("dataset", ""), c["seed"].get<int>(), cl.value("spec", "")}] =
+            cl["augmented"];
+  auto baseline_of = [&](const nlohmann::json& c,
+                         const std::string& spec) -> const nlohmann::json* {
+    const auto it = baseline.find({c.value("dataset", ""), c["seed"].get<int>(), spec});
+    return it == baseline.end() ? nullptr : &it->second;
+  };
+
   // Run log: one row per cell x classifier (a failed cell: one row with its error).
   SheetBuilder log;
   for (const auto& c : cells) {
@@ -575,8 +591,11 @@ std::string rebuild_outputs(const std::string& out_dir) {
     for (const auto& cl : c["classifiers"]) {
       common();
       log.set("classifier", cl.value("spec", ""));
-      for (const auto& [k, v] : cl["baseline"].items()) log.set("baseline_" + k, get_num(v));
-      for (const auto& [k, v] : cl["augmented"].items()) log.set("augmented_" + k, get_num(v));
+      const nlohmann::json* b = baseline_of(c, cl.value("spec", ""));
+      for (const auto& [k, v] : cl["augmented"].items()) {
+        log.set("baseline_" + k, b && b->contains(k) ? get_num((*b)[k]) : kNaN);
+        log.set("augmented_" + k, get_num(v));
+      }
       log.end_row();
     }
   }
@@ -586,13 +605,12 @@ std::string rebuild_outputs(const std::string& out_dir) {
   std::vector<Row> rows;
   for (const auto& d : cfg.datasets)
     for (const auto& clf : cfg.classifiers) {
-      // Baseline per seed: the same in every cell of the seed (it does not depend on the method).
+      // Baseline per seed: the "none" cell's score (it does not depend on the method).
+      const std::string clf_spec = detail::canonical_classifier(clf);
       std::map<int, double> base;
-      for (const auto& c : cells)
-        if (c.value("dataset", "") == d.name && c.value("status", "") == "ok")
-          for (const auto& cl : c["classifiers"])
-            if (cl.value("spec", "") == classifiers::make_classifier(clf, "classifiers")->spec())
-              base.emplace(c["seed"].get<int>(), get_num(cl["baseline"][primary]));
+      for (const auto& [key, scores] : baseline)
+        if (std::get<0>(key) == d.name && std::get<2>(key) == clf_spec)
+          base.emplace(std::get<1>(key), get_num(scores[primary]));
       for (const auto& m : cfg.methods) {
         Row r;
         r.dataset = d.name;
@@ -606,8 +624,7 @@ std::string rebuild_outputs(const std::string& out_dir) {
             continue;
           }
           for (const auto& cl : c["classifiers"]) {
-            if (cl.value("spec", "") != classifiers::make_classifier(clf, "classifiers")->spec())
-              continue;
+            if (cl.value("spec", "") != clf_spec) continue;
             const auto b = base.find(c["seed"].get<int>());
             r.augmented.push_back(get_num(cl["augmented"][primary]));
             r.baseline.push_back(b == base.end() ? kNaN : b->second);
@@ -621,18 +638,29 @@ std::string rebuild_outputs(const std::string& out_dir) {
             qual.push_back(get_num(c["validation"]["quality"]));
           }
         }
-        if (!r.augmented.empty()) {
-          r.aug_summary = stats::summarize(r.augmented);
-          r.base_summary = stats::summarize(r.baseline);
+        // Metrics can be NaN (e.g. an AUC with one class in a test split) and a shard may lack
+        // the "none" cell: summaries use the finite values, the paired tests the seeds where
+        // both arms are finite.
+        std::vector<double> a_fin, b_fin, pa, pb;
+        for (size_t i = 0; i < r.augmented.size(); ++i) {
+          const bool fa = std::isfinite(r.augmented[i]), fb = std::isfinite(r.baseline[i]);
+          if (fa) a_fin.push_back(r.augmented[i]);
+          if (fb) b_fin.push_back(r.baseline[i]);
+          if (fa && fb) {
+            pa.push_back(r.augmented[i]);
+            pb.push_back(r.baseline[i]);
+          }
         }
-        if (r.augmented.size() >= 2 && !is_none(m)) {
-          const auto pc = stats::compare_paired(r.baseline, r.augmented);
+        if (!a_fin.empty()) r.aug_summary = stats::summarize(a_fin);
+        if (!b_fin.empty()) r.base_summary = stats::summarize(b_fin);
+        if (pa.size() >= 2 && !is_none(m)) {
+          const auto pc = stats::compare_paired(pb, pa);
           r.diff = pc.difference.mean;
           r.diff_std = pc.difference.std;
           r.p_t = pc.t_test.p_value;
           r.p_w = pc.wilcoxon.p_value;
-        } else if (!r.augmented.empty()) {
-          r.diff = r.aug_summary.mean - r.base_summary.mean;
+        } else if (pa.size() == 1 && !is_none(m)) {
+          r.diff = pa[0] - pb[0];
         }
         r.detection = mean_of(det);
         r.mmd2 = mean_of(mmd);
@@ -823,9 +851,8 @@ int run_arena(const ArenaConfig& config, const RunOptions& opt, const Context& c
       std::string headline;
       if (ok && !result["classifiers"].empty()) {
         const auto& cl = result["classifiers"][0];
-        headline = fmt::format("{} {} {} (none {})", cl.value("name", ""), config.primary_metric,
-                               fmt_num(get_num(cl["augmented"][config.primary_metric])),
-                               fmt_num(get_num(cl["baseline"][config.primary_metric])));
+        headline = fmt::format("{} {} {}", cl.value("name", ""), config.primary_metric,
+                               fmt_num(get_num(cl["augmented"][config.primary_metric])));
       } else if (!ok) {
         headline = "FAILED: " + result.value("error", "");
       }

@@ -18,6 +18,9 @@ double seconds_since(std::chrono::steady_clock::time_point t0);
 void write_text_atomic(const std::string& path, const std::string& text);
 /// Parse a JSON file; `comments` allows // and /* */ comments. InputError naming the file.
 nlohmann::json read_json_file(const std::string& path, bool comments);
+/// The canonical spec of a classifier spec (loading the LibTorch extension for mlp);
+/// InputError naming `classifiers` for a bad one.
+std::string canonical_classifier(const std::string& spec);
 /// NaN as JSON null (JSON has no NaN), and back.
 nlohmann::json num(double v);
 double get_num(const nlohmann::json& j);

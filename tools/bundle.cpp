@@ -150,8 +150,7 @@ std::string model_card(const ArenaConfig& cfg, const Cell& cell, const std::stri
   md += fmt::format("\nAcross the arena's {} seeds ({}):\n\n", cfg.seeds, primary);
   for (const auto& r : lb)
     if (r.value("classifier", "") == clf_spec ||
-        classifiers::make_classifier(r.value("classifier", ""), "classifiers")->spec() ==
-            clf_spec) {
+        detail::canonical_classifier(r.value("classifier", "")) == clf_spec) {
       md += fmt::format(
           "- augmented {} ± {} vs baseline {}; difference {} ± {} (paired t-test p = {}, "
           "Wilcoxon p = {}); rank {} of {} methods.\n",
@@ -251,7 +250,7 @@ void export_bundle(const ArenaConfig& cfg, const Cell& cell, const Table& data,
   const auto lb = leaderboard_rows(out_dir, cfg.datasets[cell.dataset].name, method);
   nlohmann::json models = nlohmann::json::array();
   for (const auto& spec : cfg.classifiers) {
-    cli::load_torch_extension_for(parse_method_spec(spec, "classifiers").name);
+    detail::canonical_classifier(spec);  // loads the LibTorch extension for mlp
     nlohmann::json scores = {{"baseline", nlohmann::json::object()},
                              {"augmented", nlohmann::json::object()}};
     std::string file, canonical;

@@ -202,6 +202,24 @@ TEST(Compare, SeparableProblemReachesAucOneInBothArms) {
   }
 }
 
+TEST(Compare, AugmentedArmOnlyRepeatsItInTheBaseline) {
+  // train_baseline = false (the arena's mode): the augmented arm is what a full run gives, and
+  // the baseline arm repeats it.
+  const Table t = make_table(300, 3, 0.5, 5, 2, false, 0, false, /*x0_noise=*/1.0);
+  CompareOptions o;
+  o.classifiers = {"logreg"};
+  o.seeds = 2;
+  o.augment = random_over();
+  o.method = "random-over";
+  const auto full = run_comparison(t, nullptr, o, ctx_with(3));
+  o.train_baseline = false;
+  const auto half = run_comparison(t, nullptr, o, ctx_with(3));
+  for (const char* m : {"pr_auc", "roc_auc", "log_loss"}) {
+    EXPECT_EQ(half.classifiers[0].metric(m).augmented, full.classifiers[0].metric(m).augmented);
+    EXPECT_EQ(half.classifiers[0].metric(m).baseline, half.classifiers[0].metric(m).augmented);
+  }
+}
+
 TEST(Compare, MultiClassLeadsWithMacroPrAuc) {
   Rng rng(12);
   const size_t n = 240;
