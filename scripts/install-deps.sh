@@ -14,6 +14,7 @@ packages=(
   # libraries (DESIGN.md)
   libtorch-dev libeigen3-dev libfmt-dev libhdf5-dev libxgboost-dev xgboost libcli11-dev
   nlohmann-json3-dev libnanoflann-dev libsvm-dev libssl-dev
+  libopenblas0-openmp
   # tests
   libgtest-dev libgmock-dev python3 python3-h5py python3-pandas python3-numpy
 )

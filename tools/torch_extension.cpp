@@ -5,6 +5,7 @@
 #include "classifiers/mlp.h"
 #include "core/generator.h"
 #include "core/version.h"
+#include "generators/register.h"
 #include "tools/extension.h"
 
 extern "C" __attribute__((visibility("default"))) int rareforge_torch_extension_init(
@@ -12,7 +13,7 @@ extern "C" __attribute__((visibility("default"))) int rareforge_torch_extension_
   using namespace rareforge;
   if (!host || host->abi != 1 || !host->version || std::string(host->version) != RAREFORGE_VERSION)
     return 1;
-  // generators::register_all() joins when the generators land.
+  generators::register_all();
   classifiers::register_mlp();
   for (const auto& info : generator_registry()) host->add_generator(info);
   if (const auto* mlp = classifiers::find_classifier("mlp")) host->add_classifier(*mlp);

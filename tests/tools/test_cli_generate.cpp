@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <string>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "tests/test_util.h"
 
@@ -70,6 +72,97 @@ TEST(CliGenerate, BadInputIsExit2WithOneLineAndNoOutput) {
   EXPECT_EQ(r.status, 2);
   for (const auto& e : {r.errors}) EXPECT_EQ(std::count(e.begin(), e.end(), '\n'), 1) << e;
   EXPECT_EQ(d.n_entries(), 1u);  // only junk.rfm
+}
+
+/// 240 rows: two numeric columns, a categorical one, and a 200 / 40 target.
+std::string write_small(const TempDir& d) {
+  std::string csv = "x,y,color,label\n";
+  for (int i = 0; i < 240; ++i) {
+    const bool rare = i % 6 == 0;
+    csv +=
+        fmt::format("{},{},{},{}\n", (i * 37) % 101 / 10.0 + (rare ? 5 : 0), (i * 53) % 89 / 7.0,
+                    i % 3 == 0 ? "red" : (i % 3 == 1 ? "green" : "blue"), rare ? "rare" : "common");
+  }
+  write_file(d.file("small.csv"), csv);
+  return d.file("small.csv");
+}
+
+size_t count_lines(const std::string& s) { return std::count(s.begin(), s.end(), '\n'); }
+
+TEST(CliGenerate, MethodsListTheGenerators) {
+  const auto r = run_cli("methods");
+  ASSERT_EQ(r.status, 0);
+  for (const char* g : {"ctgan ", "tvae ", "ddpm "}) EXPECT_CONTAINS(r.output, g);
+}
+
+TEST(CliGenerate, FitSampleResampleWithTvae) {
+  TempDir d;
+  const std::string in = write_small(d), model = d.file("m.rfm");
+  auto r =
+      run_cli("fit '" + in + "' -m tvae:epochs=2,batch=60 --seed 4 -q --model '" + model + "'");
+  ASSERT_EQ(r.status, 0) << r.errors;
+  // Exactly the asked class, with provenance; same seed, same bytes.
+  r = run_cli("sample --model '" + model + "' -n 37 --class rare --seed 2 -q --out '" +
+              d.file("a.csv") + "'");
+  ASSERT_EQ(r.status, 0) << r.errors;
+  ASSERT_EQ(run_cli("sample --model '" + model + "' -n 37 --class rare --seed 2 -q --out '" +
+                    d.file("b.csv") + "'")
+                .status,
+            0);
+  const std::string a = read_file(d.file("a.csv"));
+  EXPECT_EQ(a, read_file(d.file("b.csv")));
+  EXPECT_EQ(count_lines(a), 38u);
+  EXPECT_CONTAINS(a, "__synthetic,__method");
+  size_t rare = 0, pos = 0;
+  while ((pos = a.find(",rare,1,\"tvae:", pos)) != std::string::npos) ++rare, ++pos;
+  EXPECT_EQ(rare, 37u) << a.substr(0, 400);
+  // Without --class: the training proportions (200 : 40 of 60 rows = 50 : 10).
+  ASSERT_EQ(
+      run_cli("sample --model '" + model + "' -n 60 -q --out '" + d.file("c.csv") + "'").status, 0);
+  const std::string c = read_file(d.file("c.csv"));
+  size_t common = 0;
+  pos = 0;
+  while ((pos = c.find(",common,1,", pos)) != std::string::npos) ++common, ++pos;
+  EXPECT_EQ(common, 50u);
+  EXPECT_EQ(count_lines(c), 61u);
+  // An unknown class lists the classes.
+  r = run_cli("sample --model '" + model + "' -n 5 --class nope --out '" + d.file("x.csv") + "'");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_CONTAINS(r.errors, "classes: rare, common");
+  // Resume trains further from the checkpoint.
+  EXPECT_EQ(
+      run_cli("fit '" + in + "' -m tvae:epochs=1,batch=60 --resume -q --model '" + model + "'")
+          .status,
+      0);
+  // resample fills the plan: auto = every class up to 200, originals first.
+  r = run_cli("resample '" + in + "' -m tvae:epochs=2,batch=60 -q --out '" + d.file("r.csv") + "'");
+  ASSERT_EQ(r.status, 0) << r.errors;
+  r = run_cli("inspect '" + d.file("r.csv") + "' --json");
+  ASSERT_EQ(r.status, 0) << r.errors;
+  const auto j = nlohmann::json::parse(r.output);
+  EXPECT_EQ(j["rows"], 400);
+}
+
+TEST(CliGenerate, CtganWhereCondition) {
+  TempDir d;
+  const std::string in = write_small(d), model = d.file("m.rfm");
+  ASSERT_EQ(run_cli("fit '" + in + "' -m ctgan:epochs=1,batch=60,pac=10 -q --model '" + model + "'")
+                .status,
+            0);
+  ASSERT_EQ(run_cli("sample --model '" + model +
+                    "' -n 30 --class rare --where color=blue -q "
+                    "--out '" +
+                    d.file("w.csv") + "'")
+                .status,
+            0);
+  const std::string w = read_file(d.file("w.csv"));
+  size_t blue_rare = 0, pos = 0;
+  while ((pos = w.find(",blue,rare,1,", pos)) != std::string::npos) ++blue_rare, ++pos;
+  EXPECT_EQ(blue_rare, 30u) << w.substr(0, 400);
+  const auto r = run_cli("sample --model '" + model + "' -n 3 --where color=purple --out '" +
+                         d.file("v.csv") + "'");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_CONTAINS(r.errors, "purple");
 }
 
 }  // namespace

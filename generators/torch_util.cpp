@@ -1,0 +1,370 @@
+#include "generators/torch_util.h"
+
+#include <cmath>
+#include <fstream>
+#include <limits>
+#include <sstream>
+#include <type_traits>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "core/io.h"
+#include "core/version.h"
+#include "generators/device.h"
+
+namespace rareforge::generators {
+
+// --- device, threads, seeds -----------------------------------------------------------------
+
+torch::Device torch_device(const Context& ctx) {
+  const Device d = resolve_device(ctx.device);
+  return d.is_cuda() ? torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(d.index))
+                     : torch::Device(torch::kCPU);
+}
+
+std::string device_name(const torch::Device& d) { return d.str(); }
+
+void set_torch_threads(const Context& ctx) { torch::set_num_threads(ctx.n_threads()); }
+
+void seed_torch(uint64_t seed) { torch::manual_seed(seed); }
+
+uint64_t seed_torch(const Context& ctx, uint64_t salt) {
+  const uint64_t s = Rng::derive(ctx.rng(streams::kGenerator).next(), salt).next();
+  seed_torch(s);
+  return s;
+}
+
+// --- data -------------------------------------------------------------------------------------
+
+torch::Tensor to_device_float(const MatrixRM& m, const torch::Device& device) {
+  if (m.size() == 0)
+    return torch::zeros({m.rows(), m.cols()}, torch::dtype(torch::kFloat32).device(device));
+  return torch::from_blob(const_cast<double*>(m.data()), {m.rows(), m.cols()}, torch::kFloat64)
+      .to(torch::kFloat32)
+      .to(device)
+      .contiguous();
+}
+
+MatrixRM to_matrix(const torch::Tensor& t) {
+  RF_CHECK(t.dim() == 2, "to_matrix: expected a 2-D tensor, got {} dimensions", t.dim());
+  const torch::Tensor c = t.detach().to(torch::kCPU).to(torch::kFloat64).contiguous();
+  MatrixRM m(c.size(0), c.size(1));
+  if (m.size() > 0) std::copy(c.data_ptr<double>(), c.data_ptr<double>() + m.size(), m.data());
+  return m;
+}
+
+torch::Tensor to_device_long(const std::vector<int32_t>& codes, const torch::Device& device) {
+  std::vector<int64_t> v(codes.begin(), codes.end());
+  return torch::tensor(v, torch::kInt64).to(device);
+}
+
+int32_t class_code(const Schema& schema, const std::string& cls, const std::string& method) {
+  const int t = schema.target_index();
+  RF_CHECK(t >= 0, "{}: the training schema has no target", method);
+  const auto& cats = schema.columns[static_cast<size_t>(t)].categories;
+  for (size_t c = 0; c < cats.size(); ++c)
+    if (cats[c] == cls) return static_cast<int32_t>(c);
+  std::string names;
+  for (const auto& c : cats) names += (names.empty() ? "" : ", ") + c;
+  RF_THROW_INPUT("{}: unknown class '{}' of target '{}'; the classes are: {}", method, cls,
+                 schema.target, names);
+}
+
+void set_synthetic_provenance(Table& t, const std::string& spec) {
+  const size_t n = t.n_rows();
+  Provenance p;
+  p.synthetic.assign(n, 1);
+  p.method.assign(n, 0);
+  p.methods = {spec};
+  p.parent.assign(n, -1);
+  p.neighbor.assign(n, -1);
+  p.gap.assign(n, std::numeric_limits<double>::quiet_NaN());
+  t.provenance() = std::move(p);
+}
+
+std::vector<int64_t> parse_layer_widths(const std::string& method, const std::string& key,
+                                        const std::string& text) {
+  std::vector<int64_t> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, '-')) {
+    try {
+      size_t used = 0;
+      const long long v = std::stoll(item, &used);
+      RF_CHECK_INPUT(used == item.size() && v >= 1 && v <= 100000, "bad");
+      out.push_back(v);
+    } catch (const std::exception&) {
+      RF_THROW_INPUT(
+          "{}: {}='{}' must be layer widths joined by '-', e.g. {}=128-128 (each "
+          "1..100000)",
+          method, key, text, key);
+    }
+  }
+  RF_CHECK_INPUT(!out.empty(), "{}: {}='{}' names no layer; e.g. {}=128-128", method, key, text,
+                 key);
+  RF_CHECK_INPUT(text.back() != '-', "{}: {}='{}' ends with '-'; e.g. {}=128-128", method, key,
+                 text, key);
+  return out;
+}
+
+std::string layer_widths_text(const std::vector<int64_t>& widths) {
+  std::string s;
+  for (size_t i = 0; i < widths.size(); ++i) s += (i ? "-" : "") + std::to_string(widths[i]);
+  return s;
+}
+
+// --- progress and loss checks -----------------------------------------------------------------
+
+EpochProgress::EpochProgress(const std::string& label, int64_t total, int64_t done,
+                             const Context& ctx)
+    : progress_(label, static_cast<uint64_t>(std::max<int64_t>(total, 0)), "epochs", ctx.quiet) {
+  progress_.set(static_cast<uint64_t>(std::max<int64_t>(done, 0)));
+}
+
+void EpochProgress::epoch_done(int64_t epoch,
+                               const std::vector<std::pair<std::string, double>>& losses) {
+  epoch_done(epoch, loss_note(losses));
+}
+
+void EpochProgress::epoch_done(int64_t epoch, const std::string& note) {
+  progress_.note(note);
+  progress_.set(static_cast<uint64_t>(epoch));
+}
+
+std::string loss_note(const std::vector<std::pair<std::string, double>>& losses) {
+  std::string out;
+  for (const auto& [name, v] : losses)
+    out += fmt::format("{}{} {}", out.empty() ? "" : " ", name,
+                       std::isfinite(v) ? fmt::format("{:.4g}", v) : format_double(v));
+  return out;
+}
+
+void check_finite_losses(const std::string& method, int64_t epoch,
+                         const std::vector<std::pair<std::string, double>>& losses,
+                         const std::string& recovery) {
+  for (const auto& [name, v] : losses) {
+    if (std::isfinite(v)) continue;
+    throw Error(fmt::format("{}: epoch {}: the {} loss is {} ({}); training stopped{}{}", method,
+                            epoch, name, format_double(v), loss_note(losses),
+                            recovery.empty() ? "" : ". ", recovery));
+  }
+}
+
+// --- snapshots --------------------------------------------------------------------------------
+
+namespace {
+
+using StateMap = std::decay_t<decltype(std::declval<torch::optim::Optimizer&>().state())>;
+using StateKey = StateMap::key_type;
+
+std::unique_ptr<torch::optim::OptimizerParamState> deep_clone(
+    const torch::optim::OptimizerParamState& s) {
+  std::unique_ptr<torch::optim::OptimizerParamState> c = s.clone();
+  auto copy = [](const torch::Tensor& t) { return t.defined() ? t.clone() : t; };
+  if (auto* a = dynamic_cast<torch::optim::AdamParamState*>(c.get())) {
+    a->exp_avg(copy(a->exp_avg()));
+    a->exp_avg_sq(copy(a->exp_avg_sq()));
+    a->max_exp_avg_sq(copy(a->max_exp_avg_sq()));
+  } else if (auto* w = dynamic_cast<torch::optim::AdamWParamState*>(c.get())) {
+    w->exp_avg(copy(w->exp_avg()));
+    w->exp_avg_sq(copy(w->exp_avg_sq()));
+    w->max_exp_avg_sq(copy(w->max_exp_avg_sq()));
+  } else {
+    RF_CHECK(false, "StateSnapshot supports Adam and AdamW optimisers only");
+  }
+  return c;
+}
+
+}  // namespace
+
+struct StateSnapshot::OptState {
+  std::vector<std::pair<StateKey, std::unique_ptr<torch::optim::OptimizerParamState>>> states;
+};
+
+void StateSnapshot::take(const std::vector<torch::nn::Module*>& modules,
+                         const std::vector<torch::optim::Optimizer*>& optimizers) {
+  torch::NoGradGuard no_grad;
+  const bool fresh = tensors_.size() != modules.size();
+  if (fresh) tensors_.assign(modules.size(), {});
+  for (size_t m = 0; m < modules.size(); ++m) {
+    std::vector<torch::Tensor> src = modules[m]->parameters();
+    for (const auto& b : modules[m]->buffers()) src.push_back(b);
+    auto& dst = tensors_[m];
+    if (dst.size() != src.size()) {
+      dst.clear();
+      for (const auto& t : src) dst.push_back(t.detach().clone());
+      continue;
+    }
+    for (size_t i = 0; i < src.size(); ++i) {
+      if (dst[i].sizes() == src[i].sizes() && dst[i].device() == src[i].device())
+        dst[i].copy_(src[i]);
+      else
+        dst[i] = src[i].detach().clone();
+    }
+  }
+  opt_.clear();
+  for (auto* o : optimizers) {
+    auto s = std::make_shared<OptState>();
+    for (const auto& kv : o->state()) s->states.emplace_back(kv.first, deep_clone(*kv.second));
+    opt_.push_back(std::move(s));
+  }
+}
+
+bool StateSnapshot::restore(const std::vector<torch::nn::Module*>& modules,
+                            const std::vector<torch::optim::Optimizer*>& optimizers) const {
+  if (tensors_.empty() || tensors_.size() != modules.size() || opt_.size() != optimizers.size())
+    return false;
+  torch::NoGradGuard no_grad;
+  for (size_t m = 0; m < modules.size(); ++m) {
+    std::vector<torch::Tensor> dst = modules[m]->parameters();
+    for (const auto& b : modules[m]->buffers()) dst.push_back(b);
+    RF_CHECK(dst.size() == tensors_[m].size(), "StateSnapshot: module {} changed shape", m);
+    for (size_t i = 0; i < dst.size(); ++i) dst[i].copy_(tensors_[m][i]);
+  }
+  for (size_t k = 0; k < optimizers.size(); ++k) {
+    auto& state = optimizers[k]->state();
+    state.clear();
+    for (const auto& [key, s] : opt_[k]->states) state[key] = deep_clone(*s);
+  }
+  return true;
+}
+
+// --- checkpoints ------------------------------------------------------------------------------
+
+CheckpointHeader make_checkpoint_header(const std::string& method, const std::string& spec,
+                                        const std::string& device, const Schema& schema,
+                                        const std::vector<int64_t>& class_counts) {
+  CheckpointHeader h;
+  h.method = method;
+  h.spec = spec;
+  h.rareforge_version = RAREFORGE_VERSION;
+  h.device = device;
+  h.schema = schema;
+  h.class_counts = class_counts;
+  return h;
+}
+
+std::string make_payload(const NamedModules& modules, const NamedOptimizers& optimizers,
+                         const nlohmann::json& meta) {
+  torch::serialize::OutputArchive ar;
+  for (const auto& [name, m] : modules) {
+    torch::serialize::OutputArchive sub;
+    m->save(sub);
+    ar.write("module." + name, sub);
+  }
+  for (const auto& [name, o] : optimizers) {
+    torch::serialize::OutputArchive sub;
+    o->save(sub);
+    ar.write("optimizer." + name, sub);
+  }
+  ar.write("meta", c10::IValue(meta.dump()));
+  std::ostringstream os;
+  ar.save_to(os);
+  return os.str();
+}
+
+void write_checkpoint(const std::string& path, const CheckpointHeader& header,
+                      const std::string& payload) {
+  AtomicFile f(path);
+  {
+    std::ofstream out(f.temp_path(), std::ios::binary);
+    if (!out.good()) throw Error(fmt::format("cannot write model file '{}'", path));
+    out << checkpoint_header_line(header) << '\n';
+    out.write(payload.data(), static_cast<std::streamsize>(payload.size()));
+    out.close();
+    if (out.fail()) throw Error(fmt::format("failed writing model file '{}' (disk full?)", path));
+  }
+  f.commit();
+}
+
+void write_checkpoint(const std::string& path, const CheckpointHeader& header,
+                      const NamedModules& modules, const NamedOptimizers& optimizers,
+                      const nlohmann::json& meta) {
+  write_checkpoint(path, header, make_payload(modules, optimizers, meta));
+}
+
+CheckpointHeader read_checkpoint(const std::string& path, std::string* payload) {
+  size_t off = 0;
+  CheckpointHeader h = read_checkpoint_header(path, &off);
+  std::ifstream in(path, std::ios::binary);
+  RF_CHECK_INPUT(in.good(), "cannot open model file '{}'", path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string all = ss.str();
+  RF_CHECK_INPUT(all.size() > off,
+                 "model file '{}' has no model data after its header (truncated?)", path);
+  *payload = all.substr(off);
+  return h;
+}
+
+CheckpointReader::CheckpointReader(const std::string& path, const std::string& method,
+                                   const torch::Device& device)
+    : path_(path), device_(device) {
+  std::string payload;
+  header_ = read_checkpoint(path, &payload);
+  RF_CHECK_INPUT(header_.method == method, "model file '{}' holds a '{}' model, not {}", path,
+                 header_.method, method);
+  try {
+    archive_.load_from(payload.data(), payload.size(), device_);
+    c10::IValue v;
+    archive_.read("meta", v);
+    meta_ = nlohmann::json::parse(v.toStringRef());
+  } catch (const c10::Error& e) {
+    RF_THROW_INPUT("model file '{}' is corrupt or truncated (LibTorch: {})", path,
+                   e.what_without_backtrace());
+  } catch (const nlohmann::json::exception& e) {
+    RF_THROW_INPUT("model file '{}' has malformed metadata ({})", path, e.what());
+  }
+}
+
+bool CheckpointReader::has_module(const std::string& name) {
+  torch::serialize::InputArchive sub;
+  return archive_.try_read("module." + name, sub);
+}
+
+bool CheckpointReader::has_optimizer(const std::string& name) {
+  torch::serialize::InputArchive sub;
+  return archive_.try_read("optimizer." + name, sub);
+}
+
+void CheckpointReader::load_module(const std::string& name, torch::nn::Module& module) {
+  std::vector<std::vector<int64_t>> shapes;
+  for (const auto& p : module.named_parameters()) shapes.push_back(p.value().sizes().vec());
+  for (const auto& b : module.named_buffers()) shapes.push_back(b.value().sizes().vec());
+  try {
+    torch::serialize::InputArchive sub;
+    RF_CHECK_INPUT(archive_.try_read("module." + name, sub), "model file '{}' has no module '{}'",
+                   path_, name);
+    module.load(sub);
+  } catch (const c10::Error& e) {
+    RF_THROW_INPUT(
+        "model file '{}': module '{}' does not match this rareforge's model (LibTorch: "
+        "{})",
+        path_, name, e.what_without_backtrace());
+  }
+  size_t i = 0;
+  for (const auto& p : module.named_parameters())
+    RF_CHECK_INPUT(p.value().sizes().vec() == shapes[i++],
+                   "model file '{}': module '{}' parameter '{}' has the wrong shape", path_, name,
+                   p.key());
+  for (const auto& b : module.named_buffers())
+    RF_CHECK_INPUT(b.value().sizes().vec() == shapes[i++],
+                   "model file '{}': module '{}' buffer '{}' has the wrong shape", path_, name,
+                   b.key());
+  module.to(device_);
+}
+
+void CheckpointReader::load_optimizer(const std::string& name, torch::optim::Optimizer& optimizer) {
+  try {
+    torch::serialize::InputArchive sub;
+    RF_CHECK_INPUT(archive_.try_read("optimizer." + name, sub),
+                   "model file '{}' has no optimiser state '{}'", path_, name);
+    optimizer.load(sub);
+  } catch (const c10::Error& e) {
+    RF_THROW_INPUT("model file '{}': optimiser '{}' does not match the model (LibTorch: {})", path_,
+                   name, e.what_without_backtrace());
+  }
+}
+
+}  // namespace rareforge::generators
