@@ -167,7 +167,8 @@ void register_demo(CLI::App& app) {
     cfg.methods = {"none", "random-over", "smote", "borderline-smote", "adasyn", "smote-enn"};
     if (load_torch_extension()) {
       // Short trainings: the demo shows the pipeline, not the best each generator can do.
-      for (const char* g : {"ctgan:epochs=5", "tvae:epochs=10", "ddpm:train_steps=300"}) {
+      for (const char* g : {"ctgan:epochs=5", "tvae:epochs=10",
+                            "ddpm:train_steps=300,batch=1024,hidden=256-256,sample_steps=25"}) {
         try {
           make_augmenter(g);
           cfg.methods.push_back(g);
