@@ -103,8 +103,8 @@ std::string model_card(const ArenaConfig& cfg, const Cell& cell, const std::stri
   const auto& ds = cfg.datasets[cell.dataset];
   const std::string& method = cfg.methods[cell.method];
   const std::string& primary = cfg.primary_metric;
-  std::string md = fmt::format("# Model card: {} trained on {} augmented with {}\n\n", clf_spec,
-                               ds.name, method);
+  std::string md = fmt::format("# Model card: {} trained on {} augmented with {}\n\n",
+                               parse_method_spec(clf_spec).name, ds.name, method);
   md += "## Overview\n\n";
   md += fmt::format(
       "A `{}` classifier trained by rareforge {} on the training split (seed {}) of `{}`, "
@@ -156,7 +156,8 @@ std::string model_card(const ArenaConfig& cfg, const Cell& cell, const std::stri
           "Wilcoxon p = {}); rank {} of {} methods.\n",
           fmt4(r[primary + "_mean"]), fmt4(r[primary + "_std"]),
           fmt4(r["baseline_" + primary + "_mean"]), fmt4(r["difference_mean"]),
-          fmt4(r["difference_std"]), fmt4(r["p_ttest"]), fmt4(r["p_wilcoxon"]), fmt4(r["rank"]),
+          fmt4(r["difference_std"]), fmt4(r["p_ttest"]), fmt4(r["p_wilcoxon"]),
+          r["rank"].is_number() ? fmt::format("{:g}", r["rank"].get<double>()) : "–",
           cfg.methods.size());
     }
   md += "\n## Validation of the synthetic rows\n\n";
