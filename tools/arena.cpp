@@ -123,7 +123,14 @@ void ArenaConfig::validate() const {
     RF_CHECK_INPUT(!d.source.empty(), "arena: a data set has no path or preset");
     RF_CHECK_INPUT(names.insert(d.name).second,
                    "arena: two data sets are named '{}'; give them distinct `name`s", d.name);
-    if (is_data_spec(d.source)) parse_data_spec(d.source, "data set '" + d.name + "'");
+    if (is_data_spec(d.source)) {
+      parse_data_spec(d.source, "data set '" + d.name + "'");
+    } else {
+      // Checked before anything is written, so a typo leaves no output directory behind.
+      std::ifstream f(d.source, std::ios::binary);
+      RF_CHECK_INPUT(f.good() && !fs::is_directory(d.source),
+                     "data set '{}': cannot read '{}': does the file exist?", d.name, d.source);
+    }
   }
   RF_CHECK_INPUT(!methods.empty(), "arena: no methods");
   std::set<std::string> seen;

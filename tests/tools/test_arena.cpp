@@ -1,5 +1,6 @@
 // The arena (tools/arena.h): leaderboard numbers against the run log, resume after a kill,
 // shards merged equal to one run, failing cells recorded, the bundle.
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <map>
@@ -249,6 +250,43 @@ TEST(Arena, BundleAndValidationSummary) {
   EXPECT_TRUE(cell["validation"]["detection_score"].is_number());
   EXPECT_NE(read_file((b / "model_cards/logreg.md").string()).find("## Limitations"),
             std::string::npos);
+}
+
+TEST(ArenaCli, RunsResumesMergesAndRejectsBadInput) {
+  TempDir d;
+  const std::string data = write_toy(d);
+  const std::string common = "--data '" + data +
+                             "' --methods random-over --classifiers logreg --seeds 2 "
+                             "--no-validation -q ";
+  auto r = run_cli("arena " + common + "--out '" + d.file("a") + "'");
+  ASSERT_EQ(r.status, 0) << r.errors;
+  EXPECT_TRUE(fs::exists(d.file("a/leaderboard.md")));
+  EXPECT_TRUE(fs::exists(d.file("a/bundle/README.md")));
+  // The same directory again: refused without --resume, a no-op with it.
+  r = run_cli("arena " + common + "--out '" + d.file("a") + "'");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.errors.find("--resume"), std::string::npos) << r.errors;
+  EXPECT_EQ(run_cli("arena " + common + "--resume --out '" + d.file("a") + "'").status, 0);
+  // Two shards and a merge.
+  for (const char* k : {"1", "2"})
+    ASSERT_EQ(
+        run_cli("arena " + common + "--shard " + k + "/2 --out '" + d.file("s") + k + "'").status,
+        0);
+  r = run_cli("arena merge --out '" + d.file("m") + "' '" + d.file("s1") + "' '" + d.file("s2") +
+              "'");
+  ASSERT_EQ(r.status, 0) << r.errors;
+  expect_same_leaderboards(d.file("a"), d.file("m"));
+  // Bad input: exit 2, one line.
+  for (const std::string& bad :
+       {"arena --data '" + d.file("missing.csv") + "' --out '" + d.file("x") + "'",
+        "arena " + common + "--shard 3/2 --out '" + d.file("y") + "'",
+        "arena --data '" + data + "' --methods smtoe --out '" + d.file("z") + "'",
+        "arena --data '" + data + "' --classifiers xgbost --out '" + d.file("z") + "'"}) {
+    r = run_cli(bad);
+    EXPECT_EQ(r.status, 2) << bad;
+    EXPECT_EQ(std::count(r.errors.begin(), r.errors.end(), '\n'), 1) << r.errors;
+  }
+  for (const char* dir : {"x", "y", "z"}) EXPECT_FALSE(fs::exists(d.file(dir))) << dir;
 }
 
 TEST(Arena, TheCommentedExampleConfigParses) {
