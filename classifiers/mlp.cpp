@@ -29,23 +29,7 @@ struct MlpParams {
 };
 
 std::vector<int64_t> parse_hidden(const std::string& text) {
-  std::vector<int64_t> out;
-  std::stringstream ss(text);
-  std::string item;
-  while (std::getline(ss, item, '-')) {
-    try {
-      size_t used = 0;
-      const long long v = std::stoll(item, &used);
-      RF_CHECK_INPUT(used == item.size() && v >= 1 && v <= 100000, "bad");
-      out.push_back(v);
-    } catch (const std::exception&) {
-      RF_THROW_INPUT(
-          "mlp: hidden='{}' must be layer widths joined by '-', e.g. hidden=64-32 (each 1..100000)",
-          text);
-    }
-  }
-  RF_CHECK_INPUT(!out.empty(), "mlp: hidden='{}' names no layer; e.g. hidden=64-32", text);
-  return out;
+  return parse_layer_widths("mlp", "hidden", text);
 }
 
 // Linear -> ReLU (-> Dropout) per hidden layer, then Linear to K logits.

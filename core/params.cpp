@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <sstream>
 
 #include "core/error.h"
 #include "core/table.h"
@@ -229,6 +230,31 @@ std::string describe_param(const ParamDef& d) {
   s += ")";
   if (!d.description.empty()) s += ": " + d.description;
   return s;
+}
+
+std::vector<int64_t> parse_layer_widths(const std::string& method, const std::string& key,
+                                        const std::string& text) {
+  std::vector<int64_t> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, '-')) {
+    try {
+      size_t used = 0;
+      const long long v = std::stoll(item, &used);
+      RF_CHECK_INPUT(used == item.size() && v >= 1 && v <= 100000, "bad");
+      out.push_back(v);
+    } catch (const std::exception&) {
+      RF_THROW_INPUT(
+          "{}: {}='{}' must be layer widths joined by '-', e.g. {}=128-128 (each "
+          "1..100000)",
+          method, key, text, key);
+    }
+  }
+  RF_CHECK_INPUT(!out.empty(), "{}: {}='{}' names no layer; e.g. {}=128-128", method, key, text,
+                 key);
+  RF_CHECK_INPUT(text.back() != '-', "{}: {}='{}' ends with '-'; e.g. {}=128-128", method, key,
+                 text, key);
+  return out;
 }
 
 }  // namespace rareforge

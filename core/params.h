@@ -72,6 +72,12 @@ ParamDef bool_param(std::string name, std::string def, std::string desc);
 /// key, value and the bound). Missing keys get their defaults.
 ParamValues check_params(const MethodSpec& spec, const std::vector<ParamDef>& defs);
 
+/// Layer widths of a network parameter written as widths joined by '-' ("128-128"), each in
+/// 1..100000 (the text parameters `hidden`, `compress_dims`, ... of mlp and the generators).
+/// InputError naming `method` and `key` otherwise.
+std::vector<int64_t> parse_layer_widths(const std::string& method, const std::string& key,
+                                        const std::string& text);
+
 /// "k (int, default 5, >= 1): neighbours used for interpolation" — for `rareforge methods`.
 std::string describe_param(const ParamDef& def);
 

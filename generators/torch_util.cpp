@@ -83,31 +83,6 @@ void set_synthetic_provenance(Table& t, const std::string& spec) {
   t.provenance() = std::move(p);
 }
 
-std::vector<int64_t> parse_layer_widths(const std::string& method, const std::string& key,
-                                        const std::string& text) {
-  std::vector<int64_t> out;
-  std::stringstream ss(text);
-  std::string item;
-  while (std::getline(ss, item, '-')) {
-    try {
-      size_t used = 0;
-      const long long v = std::stoll(item, &used);
-      RF_CHECK_INPUT(used == item.size() && v >= 1 && v <= 100000, "bad");
-      out.push_back(v);
-    } catch (const std::exception&) {
-      RF_THROW_INPUT(
-          "{}: {}='{}' must be layer widths joined by '-', e.g. {}=128-128 (each "
-          "1..100000)",
-          method, key, text, key);
-    }
-  }
-  RF_CHECK_INPUT(!out.empty(), "{}: {}='{}' names no layer; e.g. {}=128-128", method, key, text,
-                 key);
-  RF_CHECK_INPUT(text.back() != '-', "{}: {}='{}' ends with '-'; e.g. {}=128-128", method, key,
-                 text, key);
-  return out;
-}
-
 std::string layer_widths_text(const std::vector<int64_t>& widths) {
   std::string s;
   for (size_t i = 0; i < widths.size(); ++i) s += (i ? "-" : "") + std::to_string(widths[i]);

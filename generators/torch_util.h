@@ -32,6 +32,7 @@
 
 #include "core/context.h"
 #include "core/generator.h"
+#include "core/params.h"
 #include "core/progress.h"
 #include "core/table.h"
 
@@ -67,10 +68,6 @@ int32_t class_code(const Schema& schema, const std::string& cls, const std::stri
 /// Mark every row of `t` synthetic, made by `spec`, no parents (core/generator.h contract).
 void set_synthetic_provenance(Table& t, const std::string& spec);
 
-/// Layer widths joined by '-' ("128-128") for parameter `key` of `method`; InputError with an
-/// example otherwise (each width 1..100000, at least one).
-std::vector<int64_t> parse_layer_widths(const std::string& method, const std::string& key,
-                                        const std::string& text);
 /// The inverse: {128, 128} -> "128-128".
 std::string layer_widths_text(const std::vector<int64_t>& widths);
 
