@@ -774,23 +774,17 @@ void Ctgan::load(const std::string& path, const Context& ctx) {
   // learning rates, ...) are this object's, used by a later fit(resume=true).
   const CtganParams saved =
       params_from(check_params(parse_method_spec(h.spec), ctgan_param_defs()));
-  const std::vector<std::pair<std::string, bool>> arch = {
-      {"embedding_dim", saved.embedding_dim == p_.embedding_dim},
-      {"generator_dim", saved.generator_dim == p_.generator_dim},
-      {"discriminator_dim", saved.discriminator_dim == p_.discriminator_dim},
-      {"pac", saved.pac == p_.pac},
-      {"dropout", saved.dropout == p_.dropout},
-      {"max_modes", saved.max_modes == p_.max_modes},
-      {"weight_threshold", saved.weight_threshold == p_.weight_threshold}};
-  for (const auto& [key, same] : arch)
-    RF_CHECK_INPUT(same,
-                   "ctgan: model file '{}' was built with another {} ({}); load it with its own "
-                   "spec (rareforge sample --model reads it from the file)",
-                   path, key, h.spec);
+  r.require_same_architecture(
+      {{"embedding_dim", saved.embedding_dim == p_.embedding_dim},
+       {"generator_dim", saved.generator_dim == p_.generator_dim},
+       {"discriminator_dim", saved.discriminator_dim == p_.discriminator_dim},
+       {"pac", saved.pac == p_.pac},
+       {"dropout", saved.dropout == p_.dropout},
+       {"max_modes", saved.max_modes == p_.max_modes},
+       {"weight_threshold", saved.weight_threshold == p_.weight_threshold}});
+  r.require_meta_format("rareforge-ctgan", 1);
   try {
     const nlohmann::json& m = r.meta();
-    RF_CHECK_INPUT(m.at("format") == "rareforge-ctgan" && m.at("version").get<int>() <= 1,
-                   "ctgan: model file '{}' is not a ctgan model of a known version", path);
     tr_ = DataTransformer::from_json(m.at("transformer"));
     epochs_done_ = m.at("epochs_done").get<int64_t>();
     class_counts_ = m.at("class_counts").get<std::vector<int64_t>>();

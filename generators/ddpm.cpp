@@ -403,21 +403,14 @@ void Ddpm::load(const std::string& path, const Context& ctx) {
   // train_steps can --resume a shorter run; sample_steps can differ).
   const DdpmParams saved =
       params_from(check_params(parse_method_spec(rd.header().spec), ddpm_param_defs()));
-  const std::vector<std::pair<std::string, bool>> arch = {
-      {"timesteps", saved.timesteps == p_.timesteps},
-      {"hidden", saved.hidden == p_.hidden},
-      {"dim_t", saved.dim_t == p_.dim_t},
-      {"dropout", saved.dropout == p_.dropout},
-      {"n_quantiles", saved.n_quantiles == p_.n_quantiles}};
-  for (const auto& [key, same] : arch)
-    RF_CHECK_INPUT(same,
-                   "ddpm: model file '{}' was built with another {} ({}); load it with its own "
-                   "spec (rareforge sample --model reads it from the file)",
-                   path, key, rd.header().spec);
+  rd.require_same_architecture({{"timesteps", saved.timesteps == p_.timesteps},
+                                {"hidden", saved.hidden == p_.hidden},
+                                {"dim_t", saved.dim_t == p_.dim_t},
+                                {"dropout", saved.dropout == p_.dropout},
+                                {"n_quantiles", saved.n_quantiles == p_.n_quantiles}});
+  rd.require_meta_format("rareforge-ddpm", 1);
   const nlohmann::json& m = rd.meta();
   try {
-    RF_CHECK_INPUT(m.at("format") == "rareforge-ddpm" && m.at("version").get<int>() <= 1,
-                   "ddpm: model file '{}' is not a ddpm model of a known version", path);
     tr_ = DataTransformer::from_json(m.at("transformer"));
     steps_done_ = m.at("steps_done").get<int64_t>();
     class_counts_ = m.at("class_counts").get<std::vector<int64_t>>();

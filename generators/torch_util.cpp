@@ -275,7 +275,7 @@ CheckpointHeader read_checkpoint(const std::string& path, std::string* payload) 
 
 CheckpointReader::CheckpointReader(const std::string& path, const std::string& method,
                                    const torch::Device& device)
-    : path_(path), device_(device) {
+    : method_(method), path_(path), device_(device) {
   std::string payload;
   header_ = read_checkpoint(path, &payload);
   RF_CHECK_INPUT(header_.method == method, "model file '{}' holds a '{}' model, not {}", path,
@@ -291,6 +291,25 @@ CheckpointReader::CheckpointReader(const std::string& path, const std::string& m
   } catch (const nlohmann::json::exception& e) {
     RF_THROW_INPUT("model file '{}' has malformed metadata ({})", path, e.what());
   }
+}
+
+void CheckpointReader::require_same_architecture(
+    const std::vector<std::pair<std::string, bool>>& same) const {
+  for (const auto& [key, equal] : same)
+    RF_CHECK_INPUT(equal,
+                   "{}: model file '{}' was built with another {} ({}); load it with its own "
+                   "spec (rareforge sample --model reads it from the file)",
+                   method_, path_, key, header_.spec);
+}
+
+void CheckpointReader::require_meta_format(const std::string& format, int version) const {
+  bool ok = false;
+  try {
+    ok = meta_.at("format") == format && meta_.at("version").get<int>() <= version;
+  } catch (const nlohmann::json::exception&) {
+  }
+  RF_CHECK_INPUT(ok, "{}: model file '{}' is not a {} model of a known version", method_, path_,
+                 method_);
 }
 
 bool CheckpointReader::has_module(const std::string& name) {

@@ -155,8 +155,14 @@ class CheckpointReader {
   /// True if the archive holds module / optimiser `name`.
   bool has_module(const std::string& name);
   bool has_optimizer(const std::string& name);
+  /// InputError unless every entry is true: {parameter, saved value == this object's}, for the
+  /// parameters that shape the networks (the loading object must be built from the file's spec).
+  void require_same_architecture(const std::vector<std::pair<std::string, bool>>& same) const;
+  /// InputError unless the meta JSON's "format" is `format` and its "version" at most `version`.
+  void require_meta_format(const std::string& format, int version) const;
 
  private:
+  std::string method_;
   std::string path_;
   torch::Device device_;
   CheckpointHeader header_;
