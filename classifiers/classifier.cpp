@@ -70,6 +70,11 @@ std::vector<double> balanced_class_factors(const std::vector<int32_t>& y, int n_
   return f;
 }
 
+ParamDef class_weight_param() {
+  return string_param("class_weight", "none", "balanced: weight rows by n / (K * class count)",
+                      {"none", "balanced"});
+}
+
 void check_fit_input(const std::string& who, const MatrixRM& X, const std::vector<int32_t>& y,
                      int n_classes, const std::vector<double>* weights) {
   RF_CHECK_INPUT(X.rows() > 0, "{}: cannot fit on an empty training set", who);

@@ -108,6 +108,9 @@ std::unique_ptr<Classifier> load_classifier(const std::string& spec, const std::
 /// where K_present counts the classes that have rows (0 for a class without rows). Multiply a
 /// row's weight by the factor of its class.
 std::vector<double> balanced_class_factors(const std::vector<int32_t>& y, int n_classes);
+/// The `class_weight` parameter (none | balanced) of the classifiers that take one; "balanced"
+/// applies balanced_class_factors().
+ParamDef class_weight_param();
 
 void check_fit_input(const std::string& who, const MatrixRM& X, const std::vector<int32_t>& y,
                      int n_classes, const std::vector<double>* weights);

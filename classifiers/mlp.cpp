@@ -207,13 +207,7 @@ ClassifierInfo mlp_classifier_info() {
       {"lr", ParamType::kDouble, "0.001", 1e-9, 10, {}, "AdamW learning rate"},
       {"weight_decay", ParamType::kDouble, "0", 0, 10, {}, "AdamW decoupled weight decay"},
       {"dropout", ParamType::kDouble, "0", 0, 0.95, {}, "dropout after each hidden layer"},
-      {"class_weight",
-       ParamType::kString,
-       "none",
-       -1e300,
-       1e300,
-       {"none", "balanced"},
-       "balanced: weight rows by n / (K * class count)"},
+      class_weight_param(),
   };
   info.create = [](const ParamValues& p, const std::string& canonical) {
     MlpParams mp;
