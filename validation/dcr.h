@@ -12,11 +12,12 @@
 // dcr_encode() maps a table to a matrix in which each column's distance is min(|a_j - b_j|, 1):
 // numeric values divided by range_j (0 / 2 for a column of range 0), category codes as they are
 // (codes must be shared by the tables compared: encode tables with one schema), and a missing
-// value as 1e300. dcr_nearest() then scans every reference row for every query, in panels of 8
-// reference rows against 4 queries, compiled for AVX-512 / AVX2 / baseline (target_clones).
-// A pair is abandoned once its partial sum (over the first columns, all terms >= 0) exceeds the
-// query's best so far: exact, since partial sums of non-negative terms never decrease. Ties go to
-// the smaller reference index. Memory: one packed copy of the reference; no n x m matrix.
+// value as 1e300. dcr_nearest() then scans every reference row for every query: a float screen
+// (16 reference rows x 4 queries per step, AVX-512 or portable vector code; each column shifted
+// by its centre) with a proven bound on its difference from the double sum picks the rows that
+// can be nearest, and those are re-checked in double in index order. The result is exactly the
+// double computation's (same sums, ties to the smaller reference index), at float speed.
+// Memory: one packed float copy of the reference; no n x m matrix.
 #pragma once
 
 #include <cstdint>
@@ -49,5 +50,10 @@ DcrNearest dcr_nearest(const MatrixRM& reference, const MatrixRM& queries, int t
 /// column by column.
 DcrNearest dcr_nearest_reference(const Table& reference, const Table& queries,
                                  const DcrScale& scale);
+
+namespace detail {
+/// Tests: use the portable kernel even where AVX-512 is available. Returns the previous setting.
+bool dcr_force_portable(bool on);
+}  // namespace detail
 
 }  // namespace rareforge::validation

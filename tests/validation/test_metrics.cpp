@@ -141,6 +141,84 @@ TEST(Dcr, EqualsSdmetricsFormulaBruteForce) {
     }
 }
 
+/// dcr_nearest's definition on encoded matrices: the double sum of min(|q_j - r_j|, 1) in
+/// column order, the first smallest reference row.
+DcrNearest dcr_scan(const MatrixRM& R, const MatrixRM& Q) {
+  DcrNearest out;
+  const size_t d = size_t(R.cols());
+  for (Eigen::Index i = 0; i < Q.rows(); ++i) {
+    double best = std::numeric_limits<double>::infinity();
+    int64_t bi = -1;
+    for (Eigen::Index k = 0; k < R.rows(); ++k) {
+      double s = 0;
+      for (size_t j = 0; j < d; ++j)
+        s += std::min(std::fabs(Q(i, Eigen::Index(j)) - R(k, Eigen::Index(j))), 1.0);
+      if (s < best) {
+        best = s;
+        bi = k;
+      }
+    }
+    out.distance.push_back(best / double(d));
+    out.index.push_back(bi);
+  }
+  return out;
+}
+
+TEST(Dcr, FloatScreenGivesTheExactDoubleResult) {
+  // Columns the float screen finds hard: two clusters 1e5 apart whose values differ by 1e-3
+  // (float spacing there is 0.004, so float sums mis-rank rows unless the bound is right),
+  // exact ties, category codes, missing values, a capped column; 37 rows pad the last panel.
+  Rng rng(11);
+  for (bool portable : {false, true}) {
+    const bool before = detail::dcr_force_portable(portable);
+    for (size_t n : {37, 300}) {
+      const size_t d = 7;
+      MatrixRM R(static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(d));
+      MatrixRM Q(static_cast<Eigen::Index>(n / 2 + 3), static_cast<Eigen::Index>(d));
+      for (MatrixRM* m : {&R, &Q})
+        for (Eigen::Index i = 0; i < m->rows(); ++i) {
+          (*m)(i, 0) = (rng.uniform() < 0.5 ? 0.0 : 1e5) + 1e-3 * double(rng.uniform_int(7));
+          (*m)(i, 1) = std::round(rng.uniform(0, 1) * 8) / 8;  // ties
+          (*m)(i, 2) = double(rng.uniform_int(3));              // category codes
+          (*m)(i, 3) = rng.uniform() < 0.2 ? 1e300 : rng.normal() * 0.1;  // missing
+          (*m)(i, 4) = rng.normal() * 5;                        // mostly capped at 1
+          (*m)(i, 5) = -3e4 + rng.uniform(0, 1);
+          (*m)(i, 6) = rng.uniform() < 0.5 ? 0.0 : 1e-12;
+        }
+      for (Eigen::Index i = 0; i < 3; ++i) Q.row(i) = R.row(i * 5);  // exact copies
+      const DcrNearest want = dcr_scan(R, Q);
+      for (int threads : {1, 2}) {
+        const DcrNearest got = dcr_nearest(R, Q, threads);
+        for (size_t i = 0; i < want.distance.size(); ++i) {
+          EXPECT_EQ(got.distance[i], want.distance[i]) << "row " << i << " n " << n;
+          EXPECT_EQ(got.index[i], want.index[i]) << "row " << i << " n " << n;
+        }
+      }
+    }
+    // Rows that differ only in column 0, by 1e-3, next to a row at 0 that puts the column's
+    // centre at 5e4: float sums there are off by up to 0.002, more than the gaps between rows.
+    MatrixRM R(41, 2), Q(40, 2);
+    std::vector<size_t> order = rng.permutation(40);
+    for (size_t i = 0; i < 40; ++i) {
+      R(Eigen::Index(i), 0) = 1e5 + 1e-3 * double(order[i]);
+      R(Eigen::Index(i), 1) = 0.25;
+    }
+    R(40, 0) = 0;
+    R(40, 1) = 0.25;
+    for (Eigen::Index i = 0; i < Q.rows(); ++i) {
+      Q(i, 0) = 1e5 + 1e-3 * (0.97 * double(i) + 0.3);
+      Q(i, 1) = 0.25;
+    }
+    const DcrNearest want = dcr_scan(R, Q);
+    const DcrNearest got = dcr_nearest(R, Q, 1);
+    for (Eigen::Index i = 0; i < Q.rows(); ++i) {
+      EXPECT_EQ(got.distance[size_t(i)], want.distance[size_t(i)]) << "query " << i;
+      EXPECT_EQ(got.index[size_t(i)], want.index[size_t(i)]) << "query " << i;
+    }
+    detail::dcr_force_portable(before);
+  }
+}
+
 TEST(Dcr, ExactCopyHasDistanceZero) {
   Rng rng(5);
   const Table real = mixed_table(40, 0, rng, true);
