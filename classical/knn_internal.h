@@ -92,11 +92,15 @@ struct Problem {
   /// The queries are the reference rows themselves, in order, each skipping its own row
   /// (self_query): brute force may then screen each unordered pair once.
   bool self_join = false;
+  /// Index reported (and used to order ties) for reference row j: ids[j], j if null. Set when
+  /// brute force searches a reordered copy of the rows.
+  const int64_t* ids = nullptr;
 
   const double* query_row(size_t i) const {
     return queries.row(qrows ? static_cast<size_t>(qrows[i]) : i);
   }
   int64_t self_of(size_t i) const { return self ? self[i] : -1; }
+  int64_t id_of(size_t j) const { return ids ? ids[j] : static_cast<int64_t>(j); }
 };
 
 /// Outputs, sized by the caller: kTopK fills sq (squared distances) and idx, n_queries * k,
@@ -105,6 +109,10 @@ struct Output {
   double* sq = nullptr;
   int64_t* idx = nullptr;
   int64_t* counts = nullptr;
+  /// Query i's results go to row row_of[i] (row i if null).
+  const int64_t* row_of = nullptr;
+
+  size_t row(size_t i) const { return row_of ? static_cast<size_t>(row_of[i]) : i; }
 };
 
 /// Brute-force screening kernels by instruction set, in increasing order of preference:
