@@ -39,6 +39,10 @@
 // self-join below). Memory: the packed reference (n x d floats, or n x d bytes for int8) plus
 // per-thread block buffers (the self-join: a few int32 per row); never n_queries x n.
 //
+// Order: the self-join runs on a copy of the rows in a kd-style spatial order, and 1,024 or
+// more queries are searched in such an order, so that rows searched together are near one
+// another; results go back to the caller's rows and carry the original indices, ties included.
+//
 // Every bound, layout and threshold here only decides which pairs get re-ranked; which rows
 // are returned is decided by TopK on exact distances, so no choice below can change a result.
 #if (defined(__x86_64__) || defined(__i386__)) && !defined(RF_KNN_PORTABLE)
@@ -826,6 +830,8 @@ BlockResult run_block(Search& s, Scratch& w, size_t qb, size_t q0, size_t nb, co
 
 constexpr size_t kJoinPanels = 12;       // rows per block: 192
 constexpr size_t kJoinMinRows = 1024;    // below this the plain search is as fast
+constexpr size_t kSortQueriesFrom = 1024;  // plain search: order the queries from this many
+constexpr size_t kQueryBlock = 96;         // the plain search's largest block of queries
 constexpr int32_t kJoinLo = -(1 << 29);  // Pf for T = inf: every pair passes
 constexpr int32_t kJoinNever = 1 << 30;  // V of padding lanes
 
@@ -1076,8 +1082,8 @@ BruteStats& stats_slot() {
 /// of a block are then near one another, so round 0 (each block against itself) already gives
 /// every row close candidates: tight thresholds from the start, fewer re-ranks, and re-ranks
 /// whose rows are in cache. Ties are ordered by row index, so the order is deterministic.
-static std::vector<int64_t> spatial_order(const View& x, size_t leaf) {
-  const size_t n = x.rows, d = x.cols;
+template <class RowOf>
+std::vector<int64_t> spatial_order(size_t n, size_t d, RowOf row, size_t leaf) {
   std::vector<int64_t> order(n);
   std::iota(order.begin(), order.end(), int64_t{0});
   std::vector<std::pair<size_t, size_t>> todo{{0, n}};
@@ -1090,7 +1096,7 @@ static std::vector<int64_t> spatial_order(const View& x, size_t leaf) {
     for (size_t j = 0; j < d; ++j) {
       double mn = std::numeric_limits<double>::infinity(), mx = -mn;
       for (size_t i = lo; i < hi; ++i) {
-        const double v = x.row(static_cast<size_t>(order[i]))[j];
+        const double v = row(static_cast<size_t>(order[i]))[j];
         mn = std::min(mn, v);
         mx = std::max(mx, v);
       }
@@ -1102,8 +1108,8 @@ static std::vector<int64_t> spatial_order(const View& x, size_t leaf) {
     const size_t half = (hi - lo) / 2;
     const size_t mid = lo + std::min((half + leaf - 1) / leaf * leaf, hi - lo - 1);
     const auto before = [&](int64_t a, int64_t b) {
-      const double va = x.row(static_cast<size_t>(a))[best];
-      const double vb = x.row(static_cast<size_t>(b))[best];
+      const double va = row(static_cast<size_t>(a))[best];
+      const double vb = row(static_cast<size_t>(b))[best];
       return va < vb || (va == vb && a < b);
     };
     std::nth_element(order.begin() + static_cast<std::ptrdiff_t>(lo),
@@ -1124,7 +1130,8 @@ void brute_search(const Problem& p, const Output& out) {
   if (p.self_join && p.mode == Mode::kTopK && p.ids == nullptr && out.row_of == nullptr &&
       n >= kJoinMinRows && d > 0 && d <= kMaxInt8Dims && active_simd() == Simd::kAvx512Vnni &&
       join_policy() != JoinPolicy::kNever) {
-    const std::vector<int64_t> order = spatial_order(p.reference, kJoinPanels * kLanes);
+    const std::vector<int64_t> order = spatial_order(
+        n, d, [&](size_t i) { return p.reference.row(i); }, kJoinPanels * kLanes);
     std::vector<double> rows(n * d);
     constexpr size_t kChunk = 8192;
     parallel_for((n + kChunk - 1) / kChunk, p.threads, [&](size_t c, int) {
@@ -1140,6 +1147,26 @@ void brute_search(const Problem& p, const Output& out) {
     q.qrows = nullptr;
     q.self = self.data();
     q.ids = order.data();
+    Output o = out;
+    o.row_of = order.data();
+    run_search(q, o);
+    return;
+  }
+  // Many queries against the rows: blocks of queries that are near one another re-rank rows
+  // that are near one another, which the cache then holds (about 10% on 10,000 x 1,000,000).
+  if (p.mode == Mode::kTopK && !p.self_join && out.row_of == nullptr &&
+      p.n_queries >= kSortQueriesFrom && d > 0) {
+    const std::vector<int64_t> order = spatial_order(
+        p.n_queries, d, [&](size_t i) { return p.query_row(i); }, kQueryBlock);
+    std::vector<int64_t> qrows(p.n_queries), self(p.self ? p.n_queries : 0);
+    for (size_t i = 0; i < p.n_queries; ++i) {
+      const size_t o = static_cast<size_t>(order[i]);
+      qrows[i] = p.qrows ? p.qrows[o] : static_cast<int64_t>(o);
+      if (p.self) self[i] = p.self[o];
+    }
+    Problem q = p;
+    q.qrows = qrows.data();
+    q.self = p.self ? self.data() : nullptr;
     Output o = out;
     o.row_of = order.data();
     run_search(q, o);
@@ -1205,7 +1232,7 @@ static void run_search(const Problem& p, const Output& out) {
 
   // Block sizes: a block's query data stays in L1, a tile of panels in L2.
   size_t qb =
-      std::min<size_t>(96, std::max<size_t>(kQueryPad, 24576 / (4 * std::max<size_t>(d, 1))));
+      std::min<size_t>(kQueryBlock, std::max<size_t>(kQueryPad, 24576 / (4 * std::max<size_t>(d, 1))));
   qb = qb / kQueryPad * kQueryPad;
   const size_t per_thread = (s.nq + static_cast<size_t>(p.threads) - 1) / p.threads;
   qb = std::min(qb, std::max(kQueryPad, (per_thread + kQueryPad - 1) / kQueryPad * kQueryPad));

@@ -214,6 +214,33 @@ TEST(Knn, LargerProblemsAllPaths) {
   }
 }
 
+TEST(Knn, ManyQueriesReorderedInsideReportedInOrder) {
+  // From 1,024 queries brute force searches them in a spatial order (knn_brute.cpp); results
+  // must come back in the caller's order, for query(), query_rows() and duplicates.
+  SimdGuard guard;
+  Rng rng(41);
+  const MatrixRM ref = make_data(Kind::kDuplicates, 4000, 9, rng);
+  const MatrixRM qry = make_data(Kind::kGrid, 1500, 9, rng);
+  std::vector<int64_t> rows;
+  for (int64_t i = 3999; i >= 0; i -= 3) rows.push_back(i);  // 1,334 rows, descending
+  const Expected want_q = reference_knn(
+      ref, qry, 1500, 7, [](size_t i) { return i; }, [](size_t) { return int64_t{-1}; });
+  const Expected want_r = reference_knn(
+      ref, ref, rows.size(), 7, [&](size_t i) { return size_t(rows[i]); },
+      [&](size_t i) { return rows[i]; });
+  for (Simd s : simd_levels()) {
+    detail::override_simd(s);
+    for (int threads : {1, 2}) {
+      Options o;
+      o.algo = Algo::kBrute;
+      o.threads = threads;
+      expect_same(query(ref, qry, 7, o), want_q, 1500, 7, "query");
+      expect_same(query_rows(ref, rows, 7, o), want_r, rows.size(), 7, "query_rows");
+      if (HasFatalFailure()) return;
+    }
+  }
+}
+
 TEST(Knn, AutoChoosesByCostAndStaysExact) {
   // Large enough for kAuto to probe the kd-tree's cost (single thread).
   Rng rng(21);
