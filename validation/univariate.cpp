@@ -223,6 +223,28 @@ double kolmogn_pelz_good(int64_t n, double x) {
   return sum;
 }
 
+/// G consecutive columns x0 .. x0+G-1 of outer_prob_inside's recurrence in one sweep over y:
+/// the cells of one column form a chain of dependent multiply-adds, so G interleaved columns
+/// run G chains at once (each cell's arithmetic is unchanged, so are the results). prev holds
+/// column x0-1 (zero outside [plo, phi]); cur receives column x0+G-1 on [lo[0], hi[G-1]].
+template <int G>
+void sweep_columns(int64_t x0, const int64_t* lo, const int64_t* hi, const double* inv,
+                   const std::vector<double>& prev, int64_t plo, int64_t phi,
+                   std::vector<double>& cur) {
+  double below[G] = {};
+  for (int64_t y = lo[0]; y <= hi[G - 1]; ++y) {
+    double left = (y >= plo && y <= phi) ? prev[size_t(y)] : 0.0;
+    for (int c = 0; c < G; ++c) {
+      const bool in = y >= lo[c] && y <= hi[c];
+      const double v =
+          in ? (double(x0 + c) * left + double(y) * below[c]) * inv[size_t(x0 + c + y)] : 0.0;
+      below[c] = v;
+      left = v;
+    }
+    cur[size_t(y)] = left;
+  }
+}
+
 /// P(inside) path count of ks_2samp's exact two-sided test for m != n: the probability that a
 /// random lattice path from (0,0) to (m,n) stays strictly inside |ng x - mg y| < h, by the
 /// recurrence P(x,y) = (x P(x-1,y) + y P(x,y-1)) / (x+y) on A(x,y) / binom(x+y, x).
@@ -239,19 +261,33 @@ double outer_prob_inside(int64_t m, int64_t n, int64_t g, int64_t h) {
   // Column x = 0: P(0, y) = 1 while mg y < h.
   int64_t plo = 0, phi = std::min<int64_t>(n, floor_div(h - 1, mg));
   for (int64_t y = plo; y <= phi; ++y) prev[size_t(y)] = 1.0;
-  for (int64_t x = 1; x <= m; ++x) {
-    const int64_t lo = std::max<int64_t>(0, ceil_div(ng * x - h + 1, mg));
-    const int64_t hi = std::min<int64_t>(n, floor_div(ng * x + h - 1, mg));
-    if (hi < lo) return 0.0;
-    double below = 0.0;
-    for (int64_t y = lo; y <= hi; ++y) {
-      const double left = (y >= plo && y <= phi) ? prev[size_t(y)] : 0.0;
-      below = (double(x) * left + double(y) * below) * inv[size_t(x + y)];
-      cur[size_t(y)] = below;
+  constexpr int kG = 4;
+  for (int64_t x = 1; x <= m;) {
+    const int g = int(std::min<int64_t>(kG, m - x + 1));
+    int64_t lo[kG], hi[kG];
+    for (int c = 0; c < g; ++c) {
+      lo[c] = std::max<int64_t>(0, ceil_div(ng * (x + c) - h + 1, mg));
+      hi[c] = std::min<int64_t>(n, floor_div(ng * (x + c) + h - 1, mg));
+      if (hi[c] < lo[c]) return 0.0;
+    }
+    switch (g) {
+      case 4:
+        sweep_columns<4>(x, lo, hi, inv.data(), prev, plo, phi, cur);
+        break;
+      case 3:
+        sweep_columns<3>(x, lo, hi, inv.data(), prev, plo, phi, cur);
+        break;
+      case 2:
+        sweep_columns<2>(x, lo, hi, inv.data(), prev, plo, phi, cur);
+        break;
+      default:
+        sweep_columns<1>(x, lo, hi, inv.data(), prev, plo, phi, cur);
+        break;
     }
     std::swap(prev, cur);
-    plo = lo;
-    phi = hi;
+    plo = lo[g - 1];
+    phi = hi[g - 1];
+    x += g;
   }
   return (n >= plo && n <= phi) ? prev[size_t(n)] : 0.0;
 }
