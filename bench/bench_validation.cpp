@@ -1,8 +1,9 @@
 // Validation-stage benchmark: MMD^2 and DCR at scale, and the full report on a table pair.
 // Prints one line per measurement: "<what> <seconds>".
 //
-//   bench_validation mmd    [--rows N] [--dims D] [--threads T] [--tile S]
-//   bench_validation dcr    [--rows N] [--dims D] [--threads T]
+//   bench_validation mmd    [--rows N] [--dims D] [--threads T] [--tile S] [--device D]
+//   bench_validation dcr    [--rows N] [--dims D] [--threads T] [--device D]
+// --device cuda[:N] runs the kernel sums / scans through LibTorch (validation/torch_accel.h).
 //   bench_validation report --real FILE --synthetic FILE [--target COL] [--threads T]
 // Data for mmd / dcr: i.i.d. N(0, 1) real rows and N(0.1, 1.1) synthetic rows, N each, seed 1.
 // bench/validation_vs_python.py runs this and the Python peers and prints the ratios.
@@ -17,8 +18,10 @@
 #include "core/context.h"
 #include "core/io.h"
 #include "core/rng.h"
+#include "validation/accel.h"
 #include "validation/dcr.h"
 #include "validation/mmd.h"
+#include "validation/torch_accel.h"
 #include "validation/validate.h"
 
 namespace {
@@ -45,9 +48,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   const std::string mode = argv[1];
+  val::set_accelerator(val::torch_accelerator());
   size_t rows = 100000, dims = 20, tile = 256;
   int threads = 2;
-  std::string real, synthetic, target;
+  std::string real, synthetic, target, device = "cpu";
   for (int i = 2; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
     if (k == "--rows")
@@ -64,6 +68,8 @@ int main(int argc, char** argv) {
       synthetic = v;
     else if (k == "--target")
       target = v;
+    else if (k == "--device")
+      device = v;
     else {
       std::fprintf(stderr, "unknown option %s\n", k.c_str());
       return 2;
@@ -75,23 +81,23 @@ int main(int argc, char** argv) {
     auto t0 = std::chrono::steady_clock::now();
     const double s = val::median_heuristic(X, Y, 2000, rng);
     double sums[6];
-    val::mmd_sums(X, Y, s, tile, threads, sums);
+    val::mmd_sums_on(device, X, Y, s, tile, threads, sums);
     const double t = seconds_since(t0);
     std::printf(
-        "mmd rows=%zu dims=%zu threads=%d bandwidth=%.6g mmd2=%.10g mmd2_multi=%.10g "
+        "mmd rows=%zu dims=%zu threads=%d device=%s bandwidth=%.6g mmd2=%.10g mmd2_multi=%.10g "
         "seconds %.3f\n",
-        rows, dims, threads, s, val::mmd2_from_sums(sums, rows, rows, 0),
+        rows, dims, threads, device.c_str(), s, val::mmd2_from_sums(sums, rows, rows, 0),
         val::mmd2_from_sums(sums, rows, rows, 3), t);
   } else if (mode == "dcr") {
     // Range-normalised columns as dcr_encode makes them (range ~ 10 for N(0, 1) data).
     MatrixRM X = gauss(rows, dims, 0, 0.1, rng), Y = gauss(rows, dims, 0.01, 0.11, rng);
     auto t0 = std::chrono::steady_clock::now();
-    const val::DcrNearest r = val::dcr_nearest(X, Y, threads);
+    const val::DcrNearest r = val::dcr_nearest_on(device, X, Y, threads);
     const double t = seconds_since(t0);
     double mean = 0;
     for (double v : r.distance) mean += v;
-    std::printf("dcr rows=%zu dims=%zu threads=%d mean_dcr=%.10g seconds %.3f\n", rows, dims,
-                threads, mean / double(rows), t);
+    std::printf("dcr rows=%zu dims=%zu threads=%d device=%s mean_dcr=%.10g seconds %.3f\n", rows,
+                dims, threads, device.c_str(), mean / double(rows), t);
   } else if (mode == "report") {
     rareforge::CsvOptions csv;
     csv.target = target;

@@ -828,12 +828,12 @@ BlockResult run_block(Search& s, Scratch& w, size_t qb, size_t q0, size_t nb, co
 // whether the int8 screen is tight enough for the join (join_break_even); if not, the plain
 // search runs on the float screen.
 
-constexpr size_t kJoinPanels = 12;       // rows per block: 192
-constexpr size_t kJoinMinRows = 1024;    // below this the plain search is as fast
+constexpr size_t kJoinPanels = 12;         // rows per block: 192
+constexpr size_t kJoinMinRows = 1024;      // below this the plain search is as fast
 constexpr size_t kSortQueriesFrom = 1024;  // plain search: order the queries from this many
 constexpr size_t kQueryBlock = 96;         // the plain search's largest block of queries
-constexpr int32_t kJoinLo = -(1 << 29);  // Pf for T = inf: every pair passes
-constexpr int32_t kJoinNever = 1 << 30;  // V of padding lanes
+constexpr int32_t kJoinLo = -(1 << 29);    // Pf for T = inf: every pair passes
+constexpr int32_t kJoinNever = 1 << 30;    // V of padding lanes
 
 struct Join {
   Search* s = nullptr;
@@ -1231,8 +1231,8 @@ static void run_search(const Problem& p, const Output& out) {
   }
 
   // Block sizes: a block's query data stays in L1, a tile of panels in L2.
-  size_t qb =
-      std::min<size_t>(kQueryBlock, std::max<size_t>(kQueryPad, 24576 / (4 * std::max<size_t>(d, 1))));
+  size_t qb = std::min<size_t>(kQueryBlock,
+                               std::max<size_t>(kQueryPad, 24576 / (4 * std::max<size_t>(d, 1))));
   qb = qb / kQueryPad * kQueryPad;
   const size_t per_thread = (s.nq + static_cast<size_t>(p.threads) - 1) / p.threads;
   qb = std::min(qb, std::max(kQueryPad, (per_thread + kQueryPad - 1) / kQueryPad * kQueryPad));

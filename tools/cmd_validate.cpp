@@ -9,9 +9,37 @@
 #include "core/log.h"
 #include "core/progress.h"
 #include "tools/cli_common.h"
+#include "tools/extension.h"
+#include "validation/accel.h"
 #include "validation/validate.h"
 
 namespace rareforge::cli {
+
+namespace {
+
+/// The device for the MMD sums and DCR scans: cpu as is; cuda[:N] needs the LibTorch extension
+/// (an error naming what is missing otherwise); auto takes cuda:0 when the extension loads and
+/// sees a GPU, else cpu.
+std::string validation_device(const Device& d) {
+  if (d.kind == Device::Kind::kCpu) return "cpu";
+  std::string why;
+  const bool loaded = load_torch_extension(&why);
+  if (d.kind == Device::Kind::kAuto) {
+    if (!loaded) return "cpu";
+    try {
+      validation::check_device("cuda:0");
+      return "cuda:0";
+    } catch (const InputError&) {
+      return "cpu";
+    }
+  }
+  RF_CHECK_INPUT(loaded, "--device {}: the device kernels live in the LibTorch extension: {}",
+                 d.str(), why);
+  validation::check_device(d.str());
+  return d.str();
+}
+
+}  // namespace
 
 void register_validate(CLI::App& app) {
   auto* sub = app.add_subcommand(
@@ -56,12 +84,14 @@ void register_validate(CLI::App& app) {
                   "A synthetic row with 0 < DCR <= this is a near duplicate");
   sub->add_option("--random-rows", opts->v.random_rows, "DCR baseline: uniformly random rows");
   opts->data_flags.add_to(sub);
-  opts->run.add_to(sub, false);
+  opts->run.device = "cpu";  // the CPU kernels need no LibTorch; cuda / auto load it
+  opts->run.add_to(sub, true);
   sub->callback([opts] {
     const Context ctx = opts->run.context();
     set_quiet(ctx.quiet);
     validation::ValidateOptions v = opts->v;
     v.per_class = !opts->no_per_class;
+    v.device = validation_device(ctx.device);
     v.detectors.clear();
     for (const std::string& d : opts->detectors)
       if (d != "none") v.detectors.push_back(d);

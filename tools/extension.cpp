@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "core/generator.h"
 #include "core/version.h"
+#include "validation/accel.h"
 
 namespace rareforge::cli {
 
@@ -26,6 +27,9 @@ std::string exe_dir() {
 void host_add_generator(const GeneratorInfo& info) { register_generator(info); }
 void host_add_classifier(const classifiers::ClassifierInfo& info) {
   classifiers::register_classifier(info);
+}
+void host_set_validation_accelerator(const validation::Accelerator& a) {
+  validation::set_accelerator(a);
 }
 
 struct LoadResult {
@@ -58,6 +62,7 @@ LoadResult try_load() {
     host.version = RAREFORGE_VERSION;
     host.add_generator = &host_add_generator;
     host.add_classifier = &host_add_classifier;
+    host.set_validation_accelerator = &host_set_validation_accelerator;
     if (init(&host) != 0)
       return {false, fmt::format("{} was built for another rareforge version", path)};
     return {true, ""};

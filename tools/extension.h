@@ -46,12 +46,17 @@ struct GeneratorInfo;
 namespace classifiers {
 struct ClassifierInfo;
 }
+namespace validation {
+struct Accelerator;
+}
 namespace cli {
 struct ExtensionHost {
   int abi = 1;
   const char* version = nullptr;  ///< RAREFORGE_VERSION of the executable
   void (*add_generator)(const GeneratorInfo&) = nullptr;
   void (*add_classifier)(const classifiers::ClassifierInfo&) = nullptr;
+  /// The validation stage's device kernels (validation/accel.h).
+  void (*set_validation_accelerator)(const validation::Accelerator&) = nullptr;
 };
 inline constexpr const char* kTorchExtensionInit = "rareforge_torch_extension_init";
 }  // namespace cli

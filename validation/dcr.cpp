@@ -85,7 +85,7 @@ inline void recheck(Block& b, size_t r, size_t p, uint32_t pass) {
 // GCC 12 warns about the undefined pass-through operand inside _mm512_min_ps itself.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 __attribute__((target("avx512f"))) void scan_avx512(Block& b, const float* panels,
-                                                     size_t n_panels) {
+                                                    size_t n_panels) {
   const size_t d = b.d;
   const __m512 one = _mm512_set1_ps(1.0f);
   for (size_t p = 0; p < n_panels; ++p) {
@@ -109,8 +109,7 @@ __attribute__((target("avx512f"))) void scan_avx512(Block& b, const float* panel
 #endif
 
 /// Portable version (GCC vector extensions; AVX2 or baseline SSE2 code).
-__attribute__((target_clones("avx2", "default"))) void scan_generic(Block& b,
-                                                                    const float* panels,
+__attribute__((target_clones("avx2", "default"))) void scan_generic(Block& b, const float* panels,
                                                                     size_t n_panels) {
   const size_t d = b.d;
   const v16f zero = {0}, one = zero + 1.0f;

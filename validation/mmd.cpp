@@ -10,6 +10,7 @@
 #include <Eigen/Core>
 
 #include "core/error.h"
+#include "validation/accel.h"
 
 namespace rareforge::validation {
 namespace {
@@ -288,7 +289,7 @@ MmdResult mmd(const MatrixRM& X, const MatrixRM& Y, const MmdOptions& opt, Rng& 
   const int threads =
       opt.threads > 0 ? opt.threads : std::max(1, int(std::thread::hardware_concurrency()));
   double sums[6];
-  mmd_sums(X, Y, res.bandwidth, opt.tile, threads, sums);
+  mmd_sums_on(opt.device, X, Y, res.bandwidth, opt.tile, threads, sums);
   const size_t m = size_t(X.rows()), n = size_t(Y.rows()), d = size_t(X.cols());
   res.mmd2 = mmd2_from_sums(sums, m, n, 0);
   res.mmd2_multi = mmd2_from_sums(sums, m, n, 3);

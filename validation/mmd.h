@@ -30,6 +30,8 @@
 // statistic. With m, n <= perm_rows every row takes part.
 #pragma once
 
+#include <string>
+
 #include <cstddef>
 #include <cstdint>
 
@@ -51,6 +53,8 @@ struct MmdOptions {
   size_t tile = 256;
   /// Worker threads; 0 = all hardware threads.
   int threads = 0;
+  /// Where the kernel sums run: "cpu" or a device of the registered accelerator (accel.h).
+  std::string device = "cpu";
 };
 
 struct MmdResult {

@@ -16,6 +16,7 @@
 #include "classifiers/metrics.h"
 #include "core/error.h"
 #include "core/split.h"
+#include "validation/accel.h"
 #include "validation/dcr.h"
 #include "validation/mmd.h"
 #include "validation/univariate.h"
@@ -432,7 +433,7 @@ json privacy_section(const Data& D, const std::vector<size_t>& R, const std::vec
                      const ValidateOptions& opt, int threads, Rng& rng) {
   json j;
   const MatrixRM Rd = select_rows(D.dcr, R), Sd = select_rows(D.dcr, S);
-  const DcrNearest syn = dcr_nearest(Rd, Sd, threads);
+  const DcrNearest syn = dcr_nearest_on(opt.device, Rd, Sd, threads);
   // Baseline: uniformly random rows in the real columns' ranges and categories.
   const size_t n_rand = std::min(opt.random_rows, S.size());
   MatrixRM rnd(static_cast<Eigen::Index>(n_rand), Rd.cols());
@@ -458,7 +459,7 @@ json privacy_section(const Data& D, const std::vector<size_t>& R, const std::vec
       rnd(Eigen::Index(i), Eigen::Index(k)) = v;
     }
   }
-  const DcrNearest base = dcr_nearest(Rd, rnd, threads);
+  const DcrNearest base = dcr_nearest_on(opt.device, Rd, rnd, threads);
   const double med_syn = percentile(syn.distance, 50), med_rand = percentile(base.distance, 50);
   json dcr = {{"definition", "sdmetrics-range-normalised"},
               {"median", num(med_syn)},
@@ -469,7 +470,7 @@ json privacy_section(const Data& D, const std::vector<size_t>& R, const std::vec
               {"baseline_protection",
                med_rand > 0 ? num(std::min(1.0, med_syn / med_rand)) : json(nullptr)}};
   if (H) {
-    const DcrNearest hold = dcr_nearest(select_rows(D.dcr, *H), Sd, threads);
+    const DcrNearest hold = dcr_nearest_on(opt.device, select_rows(D.dcr, *H), Sd, threads);
     double closer = 0;
     for (size_t i = 0; i < S.size(); ++i) closer += syn.distance[i] < hold.distance[i];
     closer /= double(S.size());
@@ -568,6 +569,7 @@ json section(const Data& D, const std::vector<size_t>& R, const std::vector<size
   if (R.size() >= 2 && S.size() >= 2) {
     MmdOptions mo;
     mo.permutations = opt.permutations;
+    mo.device = opt.device;
     mo.perm_rows = opt.perm_rows;
     mo.median_rows = opt.median_rows;
     mo.threads = threads;
@@ -727,6 +729,7 @@ void ValidateOptions::validate() const {
   RF_CHECK_INPUT(near_threshold >= 0 && near_threshold <= 1,
                  "--near-threshold: {} must be in [0, 1]", near_threshold);
   for (const std::string& s : detectors) classifiers::make_classifier(s, "--detectors");
+  check_device(device);
 }
 
 json validate(const Table& real, const Table& synthetic, const Table* holdout,
@@ -837,7 +840,8 @@ json validate(const Table& real, const Table& synthetic, const Table* holdout,
                       {"rows_holdout", nh},
                       {"synthetic_selection", by_prov ? "provenance" : "all"},
                       {"seed", ctx.seed}};
-  report["parameters"] = {{"permutations", opt.permutations},
+  report["parameters"] = {{"device", opt.device},
+                          {"permutations", opt.permutations},
                           {"perm_rows", opt.perm_rows},
                           {"median_rows", opt.median_rows},
                           {"detectors", opt.detectors},

@@ -63,6 +63,9 @@ struct ValidateOptions {
   size_t list_limit = 100;
   /// Column whose groups' shares are reported before and after ("" = none); categorical.
   std::string sensitive;
+  /// Where the MMD sums and the DCR scans run: "cpu", or "cuda" / "cuda:N" through the LibTorch
+  /// extension (accel.h).
+  std::string device = "cpu";
 
   /// Verdict thresholds (each check passes when the value is on the right side; see FORMAT.md).
   double min_quality = 0.8;           ///< quality.overall >=

@@ -178,10 +178,10 @@ TEST(Dcr, FloatScreenGivesTheExactDoubleResult) {
       for (MatrixRM* m : {&R, &Q})
         for (Eigen::Index i = 0; i < m->rows(); ++i) {
           (*m)(i, 0) = (rng.uniform() < 0.5 ? 0.0 : 1e5) + 1e-3 * double(rng.uniform_int(7));
-          (*m)(i, 1) = std::round(rng.uniform(0, 1) * 8) / 8;  // ties
-          (*m)(i, 2) = double(rng.uniform_int(3));              // category codes
+          (*m)(i, 1) = std::round(rng.uniform(0, 1) * 8) / 8;             // ties
+          (*m)(i, 2) = double(rng.uniform_int(3));                        // category codes
           (*m)(i, 3) = rng.uniform() < 0.2 ? 1e300 : rng.normal() * 0.1;  // missing
-          (*m)(i, 4) = rng.normal() * 5;                        // mostly capped at 1
+          (*m)(i, 4) = rng.normal() * 5;                                  // mostly capped at 1
           (*m)(i, 5) = -3e4 + rng.uniform(0, 1);
           (*m)(i, 6) = rng.uniform() < 0.5 ? 0.0 : 1e-12;
         }

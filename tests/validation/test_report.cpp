@@ -1,6 +1,7 @@
 // The validation report end to end: validate() on small tables with known answers, the
 // `rareforge validate` command (JSON, HDF5, Markdown; bad input -> exit 2 and no file).
 #include <cmath>
+#include <filesystem>
 #include <limits>
 #include <string>
 #include <vector>
@@ -189,6 +190,39 @@ TEST(ValidateCli, WritesJsonH5AndMarkdown) {
   EXPECT_EQ(f.attr_str("schema"), "rareforge.validation");
   EXPECT_EQ(f.open_group("overall").open_group("quality").attr_f64("overall"),
             r["overall"]["quality"]["overall"].get<double>());
+}
+
+TEST(ValidateCli, DeviceFlag) {
+  TempDir dir;
+  const std::string real = dir.file("real.csv"), syn = dir.file("syn.csv");
+  write_csv(make_table(150, 0, 11), real);
+  write_csv(make_table(120, 0.2, 12), syn);
+  const std::string common = "validate --real '" + real + "' --synthetic '" + syn +
+                             "' --target label --permutations 10 --detectors logreg --seed 3 -q ";
+  // The default and `auto` on a machine without a GPU run on the CPU and say so in the report.
+  for (const std::string& flag : {std::string(), std::string("--device auto ")}) {
+    const std::string out = dir.file("r" + std::to_string(flag.size()) + ".json");
+    const auto a = test::run_cli(common + flag + "--out '" + out + "'");
+    ASSERT_EQ(a.status, 0) << a.errors;
+    const json r = json::parse(test::read_file(out));
+    if (flag.empty()) {
+      EXPECT_EQ(r["parameters"]["device"], "cpu");
+    }
+    if (r["parameters"]["device"] == "cpu") continue;
+    EXPECT_EQ(r["parameters"]["device"], "cuda:0");  // auto found a GPU
+  }
+  // A device that is not one: exit 2, one message naming the flag, no report.
+  auto b = test::run_cli(common + "--device tpu --out '" + dir.file("x.json") + "'");
+  EXPECT_EQ(b.status, 2);
+  EXPECT_NE(b.errors.find("--device"), std::string::npos) << b.errors;
+  EXPECT_FALSE(std::filesystem::exists(dir.file("x.json")));
+  // cuda where LibTorch sees no GPU: exit 2 naming the device and suggesting the CPU.
+  b = test::run_cli(common + "--device cuda --out '" + dir.file("y.json") + "'",
+                    "CUDA_VISIBLE_DEVICES=");
+  EXPECT_EQ(b.status, 2) << b.errors;
+  EXPECT_NE(b.errors.find("--device cuda"), std::string::npos) << b.errors;
+  EXPECT_NE(b.errors.find("--device cpu"), std::string::npos) << b.errors;
+  EXPECT_FALSE(std::filesystem::exists(dir.file("y.json")));
 }
 
 TEST(ResampleCli, DropDuplicatesRemovesCopiedRows) {
