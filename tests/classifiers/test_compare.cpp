@@ -281,7 +281,9 @@ TEST(Compare, ShuffledLabelsStayNearChanceAndPValuesAreStatsOnTheSeeds) {
     // The per-seed values are the metrics of the full Scores.
     for (size_t s = 0; s < 4; ++s)
       for (const auto& [name, v] : c.baseline[s].items())
-        if (name == m.name) EXPECT_EQ(v, m.baseline[s]);
+        if (name == m.name) {
+          EXPECT_EQ(v, m.baseline[s]);
+        }
   }
 }
 

@@ -184,8 +184,9 @@ TEST(Transformer, MixtureRecoversThreeModes) {
         if (std::abs(mix.means[k] - truth_mean[m]) < std::abs(mix.means[k] - truth_mean[near]))
           near = m;
       w_near[near] += mix.weights[k];
-      if (mix.weights[k] > 0.05)
+      if (mix.weights[k] > 0.05) {
         EXPECT_NEAR(mix.means[k], truth_mean[near], 0.3) << "seed " << seed << " comp " << k;
+      }
     }
     for (size_t m = 0; m < 3; ++m)
       EXPECT_NEAR(w_near[m] / total, truth_w[m], 0.05) << "seed " << seed << " mode " << m;

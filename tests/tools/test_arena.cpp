@@ -107,7 +107,9 @@ TEST(Arena, LeaderboardAgreesWithTheRunLog) {
   }
   // "none" trains the augmented arm on the same rows: the same score.
   for (size_t i = 0; i < log.n_rows(); ++i)
-    if (method.cell_text(i) == "none") EXPECT_EQ(aug.num[i], base.num[i]);
+    if (method.cell_text(i) == "none") {
+      EXPECT_EQ(aug.num[i], base.num[i]);
+    }
 
   const Table lb = read_sheet(d.file("out/leaderboard.csv"));
   ASSERT_EQ(lb.n_rows(), 3u);
@@ -129,8 +131,9 @@ TEST(Arena, LeaderboardAgreesWithTheRunLog) {
   // Rank 1 is the best mean (no ties here).
   std::sort(by_mean.begin(), by_mean.end());
   for (size_t i = 0; i < lb.n_rows(); ++i)
-    if (lb.column("method").cell_text(i) == by_mean[0].second)
+    if (lb.column("method").cell_text(i) == by_mean[0].second) {
       EXPECT_EQ(lb.column("rank").num[i], 1.0);
+    }
   EXPECT_TRUE(fs::exists(d.file("out/leaderboard.h5")));
   EXPECT_NE(read_file(d.file("out/leaderboard.md")).find("| rank | method |"), std::string::npos);
 }
