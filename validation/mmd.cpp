@@ -67,9 +67,16 @@ __attribute__((always_inline)) inline v8d exp_neg(v8d x) {
 /// q * kLanes + l at Bp[q * kLanes * d + j * kLanes + l]). Pair (i, l) counts when
 /// gb[l] > thr[i] (padding and the lower triangle are excluded that way).
 /// out[0] += sum u^4, out[1] += sum (u + u^2 + u^4 + u^8 + u^16) / 5.
-__attribute__((target_clones("avx512f", "avx2", "default"))) void tile_sums(
-    const double* A, const double* na, const double* thr, size_t ra, const double* Bp,
-    const double* nb, const double* gb, size_t rb, size_t d, double inv8s2, double out[2]) {
+/// Categorical columns (nc of them, mmd_sums_mixed) add [code_a != code_b] (w_a + w_b) per
+/// column to the squared distance: ca / wa hold A's codes and weights row-major (nc per row),
+/// cb / wb B's in panels (panel q, column c, lane l at q * nc + c * kLanes + l).
+template <bool kCategorical>
+__attribute__((always_inline)) inline void tile_body(const double* A, const double* na,
+                                                     const double* thr, size_t ra, const double* Bp,
+                                                     const double* nb, const double* gb, size_t rb,
+                                                     size_t d, const double* ca, const double* wa,
+                                                     const double* cb, const double* wb, size_t nc,
+                                                     double inv8s2, double out[2]) {
   v8d s1 = {0}, sm = {0};
   const v8d zero = {0}, one = zero + 1.0;
   for (size_t i = 0; i < ra; i += kRows) {
@@ -91,6 +98,11 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void tile_sums(
       for (size_t r = 0; r < kRows; ++r) {
         v8d d2 = (nbv + na[i + r]) - 2.0 * c[r];
         d2 = d2 > zero ? d2 : zero;
+        for (size_t k = 0; kCategorical && k < nc; ++k) {
+          const v8d cbv = load8(cb + q * nc + k * kLanes), wbv = load8(wb + q * nc + k * kLanes);
+          const double code = ca[(i + r) * nc + k], w = wa[(i + r) * nc + k];
+          d2 += cbv != code ? wbv + w : zero;
+        }
         const v8d u = exp_neg(d2 * -inv8s2);
         const v8d u2 = u * u, u4 = u2 * u2, u8 = u4 * u4, u16 = u8 * u8;
         const v8d w = gbv > thr[i + r] ? one : zero;
@@ -108,12 +120,52 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void tile_sums(
   out[1] += tm * 0.2;
 }
 
+// The dense kernel and the one with categorical columns, each compiled for AVX-512, AVX2 and
+// baseline x86-64.
+__attribute__((target_clones("avx512f", "avx2", "default"))) void tile_sums(
+    const double* A, const double* na, const double* thr, size_t ra, const double* Bp,
+    const double* nb, const double* gb, size_t rb, size_t d, double inv8s2, double out[2]) {
+  tile_body<false>(A, na, thr, ra, Bp, nb, gb, rb, d, nullptr, nullptr, nullptr, nullptr, 0, inv8s2,
+                   out);
+}
+
+__attribute__((target_clones("avx512f", "avx2", "default"))) void tile_sums_mixed(
+    const double* A, const double* na, const double* thr, size_t ra, const double* Bp,
+    const double* nb, const double* gb, size_t rb, size_t d, const double* ca, const double* wa,
+    const double* cb, const double* wb, size_t nc, double inv8s2, double out[2]) {
+  tile_body<true>(A, na, thr, ra, Bp, nb, gb, rb, d, ca, wa, cb, wb, nc, inv8s2, out);
+}
+
 /// A matrix prepared for tiles: padded row-major copy (rows to a multiple of kRows), packed
 /// panels (rows to a multiple of kLanes), squared norms, and global indices (padding: -2).
 struct Packed {
-  size_t n = 0, d = 0, n_pad = 0;
+  size_t n = 0, d = 0, n_pad = 0, nc = 0;
   std::vector<double> rows, panels, norms, index;
+  std::vector<double> crows, wrows, cpanels, wpanels;  ///< categorical codes and weights
 };
+
+Packed pack(const MatrixRM& X);
+
+/// pack() plus the categorical codes (n x nc, -1 = missing) and their weights.
+Packed pack_mixed(const MatrixRM& X, const MatrixRM& codes, const CategoryWeights& w) {
+  Packed p = pack(X);
+  p.nc = size_t(codes.cols());
+  p.crows.assign(p.n_pad * p.nc, -2.0);  // padding rows: a code no row has, weight 0
+  p.wrows.assign(p.n_pad * p.nc, 0.0);
+  p.cpanels.assign(p.n_pad * p.nc, -2.0);
+  p.wpanels.assign(p.n_pad * p.nc, 0.0);
+  for (size_t i = 0; i < p.n; ++i)
+    for (size_t k = 0; k < p.nc; ++k) {
+      const double code = codes(Eigen::Index(i), Eigen::Index(k));
+      const double weight = code >= 0 ? w[k][size_t(code)] : 0.0;
+      p.crows[i * p.nc + k] = code;
+      p.wrows[i * p.nc + k] = weight;
+      const size_t at = (i / kLanes) * kLanes * p.nc + k * kLanes + i % kLanes;
+      p.cpanels[at] = code;
+      p.wpanels[at] = weight;
+    }
+  return p;
+}
 
 Packed pack(const MatrixRM& X) {
   Packed p;
@@ -185,10 +237,11 @@ double mmd2_from_sums(const double sums[6], size_t m, size_t n, int offset) {
          2.0 * sums[offset + 2] / (dm * dn);
 }
 
-void mmd_sums(const MatrixRM& X, const MatrixRM& Y, double s, size_t tile, int threads,
-              double out[6]) {
-  const Packed px = pack(X), py = pack(Y);
-  const size_t d = px.d;
+namespace {
+
+void sums_packed(const Packed& px, const Packed& py, double s, size_t tile, int threads,
+                 double out[6]) {
+  const size_t d = px.d, nc = px.nc;
   tile = std::max<size_t>(kLanes, tile / kLanes * kLanes);
   const double inv8s2 = 1.0 / (8.0 * s * s);
   struct Task {
@@ -218,9 +271,15 @@ void mmd_sums(const MatrixRM& X, const MatrixRM& Y, double s, size_t tile, int t
       const size_t b_begin = tk.upper ? tk.a0 / kLanes * kLanes : 0;
       for (size_t b0 = b_begin; b0 < tk.b->n; b0 += tile) {
         const size_t b1 = std::min(tk.b->n_pad, b0 + tile);
-        tile_sums(&tk.a->rows[tk.a0 * d], &tk.a->norms[tk.a0], thr.data(), ra,
-                  &tk.b->panels[b0 * d], &tk.b->norms[b0], &tk.b->index[b0], b1 - b0, d, inv8s2,
-                  acc);
+        if (nc == 0)
+          tile_sums(&tk.a->rows[tk.a0 * d], &tk.a->norms[tk.a0], thr.data(), ra,
+                    &tk.b->panels[b0 * d], &tk.b->norms[b0], &tk.b->index[b0], b1 - b0, d, inv8s2,
+                    acc);
+        else
+          tile_sums_mixed(&tk.a->rows[tk.a0 * d], &tk.a->norms[tk.a0], thr.data(), ra,
+                          &tk.b->panels[b0 * d], &tk.b->norms[b0], &tk.b->index[b0], b1 - b0, d,
+                          &tk.a->crows[tk.a0 * nc], &tk.a->wrows[tk.a0 * nc],
+                          &tk.b->cpanels[b0 * nc], &tk.b->wpanels[b0 * nc], nc, inv8s2, acc);
       }
       part[2 * t] = acc[0];
       part[2 * t + 1] = acc[1];
@@ -238,6 +297,23 @@ void mmd_sums(const MatrixRM& X, const MatrixRM& Y, double s, size_t tile, int t
     out[slot] += f * part[2 * t];
     out[3 + slot] += f * part[2 * t + 1];
   }
+}
+
+}  // namespace
+
+void mmd_sums(const MatrixRM& X, const MatrixRM& Y, double s, size_t tile, int threads,
+              double out[6]) {
+  sums_packed(pack(X), pack(Y), s, tile, threads, out);
+}
+
+void mmd_sums_mixed(const MixedRows& X, const MixedRows& Y, const CategoryWeights& w, double s,
+                    size_t tile, int threads, double out[6]) {
+  RF_CHECK(X.numeric.cols() == Y.numeric.cols() && X.codes.cols() == Y.codes.cols() &&
+               size_t(X.codes.cols()) == w.size() && X.numeric.rows() == X.codes.rows() &&
+               Y.numeric.rows() == Y.codes.rows(),
+           "mmd_sums_mixed: inconsistent shapes");
+  sums_packed(pack_mixed(X.numeric, X.codes, w), pack_mixed(Y.numeric, Y.codes, w), s, tile,
+              threads, out);
 }
 
 void mmd_sums_reference(const MatrixRM& X, const MatrixRM& Y, double s, double out[6]) {
@@ -289,7 +365,11 @@ MmdResult mmd(const MatrixRM& X, const MatrixRM& Y, const MmdOptions& opt, Rng& 
   const int threads =
       opt.threads > 0 ? opt.threads : std::max(1, int(std::thread::hardware_concurrency()));
   double sums[6];
-  mmd_sums_on(opt.device, X, Y, res.bandwidth, opt.tile, threads, sums);
+  if (opt.device == "cpu" && opt.mixed_x && opt.mixed_y && opt.weights)
+    mmd_sums_mixed(*opt.mixed_x, *opt.mixed_y, *opt.weights, res.bandwidth, opt.tile, threads,
+                   sums);
+  else
+    mmd_sums_on(opt.device, X, Y, res.bandwidth, opt.tile, threads, sums);
   const size_t m = size_t(X.rows()), n = size_t(Y.rows()), d = size_t(X.cols());
   res.mmd2 = mmd2_from_sums(sums, m, n, 0);
   res.mmd2_multi = mmd2_from_sums(sums, m, n, 3);

@@ -31,6 +31,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include <cstddef>
 #include <cstdint>
@@ -39,6 +40,18 @@
 #include "core/table.h"
 
 namespace rareforge::validation {
+
+/// Rows of a standardised one-hot matrix kept by kind, for faster kernel sums: the numeric
+/// columns as they are, and per categorical column the category code (-1 = missing). With w[c][k]
+/// = 1 / sd^2 of category k's standardised one-hot column, the one-hot block of column c adds
+/// [code_a != code_b] (w[c][code_a] + w[c][code_b]) to a squared distance (a missing code weighs
+/// 0) — what the dense one-hot columns add, at one comparison per column instead of one
+/// multiply-add per category.
+struct MixedRows {
+  MatrixRM numeric;  ///< rows x numeric columns
+  MatrixRM codes;    ///< rows x categorical columns: codes as doubles, -1 = missing
+};
+using CategoryWeights = std::vector<std::vector<double>>;
 
 struct MmdOptions {
   /// Kernel bandwidth s; 0 = the median heuristic.
@@ -55,6 +68,12 @@ struct MmdOptions {
   int threads = 0;
   /// Where the kernel sums run: "cpu" or a device of the registered accelerator (accel.h).
   std::string device = "cpu";
+  /// Optional: X and Y by kind (same rows, same distances) and the category weights; on the
+  /// CPU the kernel sums then use mmd_sums_mixed. The median heuristic and the permutation test
+  /// use X and Y.
+  const MixedRows* mixed_x = nullptr;
+  const MixedRows* mixed_y = nullptr;
+  const CategoryWeights* weights = nullptr;
 };
 
 struct MmdResult {
@@ -77,6 +96,11 @@ MmdResult mmd(const MatrixRM& X, const MatrixRM& Y, const MmdOptions& opt, Rng& 
 /// sum_{i, j} k(x_i, y_j), single [0..2] and multi-bandwidth [3..5], tiled as above.
 void mmd_sums(const MatrixRM& X, const MatrixRM& Y, double s, size_t tile, int threads,
               double out[6]);
+
+/// mmd_sums on rows kept by kind (MixedRows): the same sums as mmd_sums on the equivalent
+/// dense standardised one-hot matrices, to rounding.
+void mmd_sums_mixed(const MixedRows& X, const MixedRows& Y, const CategoryWeights& w, double s,
+                    size_t tile, int threads, double out[6]);
 
 /// Untiled brute-force reference (O(m n d) time, direct (a - b)^2 sums, std::exp): for tests.
 void mmd_sums_reference(const MatrixRM& X, const MatrixRM& Y, double s, double out[6]);

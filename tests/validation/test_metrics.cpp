@@ -54,6 +54,75 @@ TEST(Mmd, TiledEqualsBruteForceReference) {
   }
 }
 
+/// A table by kind and its dense standardised one-hot equivalent: 2 numeric columns, and
+/// categorical columns of 3 and 6 categories with missing codes and a category no row has;
+/// one-hot column k of a categorical column is (1{code = k} - mean_k) / sd_k.
+struct MixedCase {
+  MixedRows rows;
+  MatrixRM dense;
+};
+
+MixedCase mixed_case(size_t n, double shift, const std::vector<std::vector<double>>& mean,
+                     const std::vector<std::vector<double>>& sd, Rng& rng) {
+  MixedCase c;
+  c.rows.numeric.resize(Eigen::Index(n), 2);
+  c.rows.codes.resize(Eigen::Index(n), 2);
+  c.dense.resize(Eigen::Index(n), 2 + 3 + 6);
+  for (Eigen::Index i = 0; i < Eigen::Index(n); ++i) {
+    c.rows.numeric(i, 0) = c.dense(i, 0) = rng.normal() + shift;
+    c.rows.numeric(i, 1) = c.dense(i, 1) = rng.normal() * 0.5;
+    Eigen::Index off = 2;
+    for (size_t k = 0; k < 2; ++k) {
+      const size_t n_cat = mean[k].size();
+      // Category n_cat - 1 never occurs; about 10% missing (-1).
+      const double code = rng.uniform() < 0.1 ? -1.0 : double(rng.uniform_int(n_cat - 1));
+      c.rows.codes(i, Eigen::Index(k)) = code;
+      for (size_t j = 0; j < n_cat; ++j)
+        c.dense(i, off + Eigen::Index(j)) =
+            ((code == double(j) ? 1.0 : 0.0) - mean[k][j]) / sd[k][j];
+      off += Eigen::Index(n_cat);
+    }
+  }
+  return c;
+}
+
+TEST(Mmd, MixedRowsEqualTheDenseOneHotSums) {
+  Rng rng(13);
+  const std::vector<std::vector<double>> mean = {{0.2, 0.5, 0.0}, {0.1, 0.3, 0.2, 0.1, 0.3, 0.0}};
+  const std::vector<std::vector<double>> sd = {{0.4, 0.5, 1.0}, {0.3, 0.46, 0.4, 0.3, 0.46, 1.0}};
+  CategoryWeights w;
+  for (const auto& v : sd) {
+    std::vector<double> wk;
+    for (double x : v) wk.push_back(1.0 / (x * x));
+    w.push_back(wk);
+  }
+  for (const auto& [m, n] : {std::pair<size_t, size_t>{37, 53}, {130, 9}, {2, 2}}) {
+    const MixedCase X = mixed_case(m, 0.0, mean, sd, rng), Y = mixed_case(n, 0.3, mean, sd, rng);
+    const double s = median_heuristic(X.dense, Y.dense, 2000, rng);
+    double ref[6];
+    mmd_sums_reference(X.dense, Y.dense, s, ref);
+    for (size_t tile : {8u, 64u, 4096u})
+      for (int threads : {1, 3}) {
+        double got[6];
+        mmd_sums_mixed(X.rows, Y.rows, w, s, tile, threads, got);
+        for (int k = 0; k < 6; ++k)
+          EXPECT_NEAR(got[k], ref[k], kRel * std::fabs(ref[k]))
+              << "m=" << m << " n=" << n << " tile=" << tile << " sum " << k;
+      }
+    // Through mmd(): the mixed rows give the dense rows' answer.
+    MmdOptions dense_opt, mixed_opt;
+    dense_opt.permutations = mixed_opt.permutations = 30;
+    mixed_opt.mixed_x = &X.rows;
+    mixed_opt.mixed_y = &Y.rows;
+    mixed_opt.weights = &w;
+    Rng r1(5), r2(5);
+    const MmdResult a = mmd(X.dense, Y.dense, dense_opt, r1);
+    const MmdResult b = mmd(X.dense, Y.dense, mixed_opt, r2);
+    EXPECT_NEAR(b.mmd2, a.mmd2, 1e-9 * (std::fabs(a.mmd2) + 1e-12));
+    EXPECT_EQ(b.p_value, a.p_value);
+  }
+}
+
 TEST(Mmd, HandComputedTwoPoints) {
   // X = {0, 1}, Y = {0, 3} in one dimension, s = 1:
   // MMD^2_u = 2 k(0,1) / 2 + 2 k(0,3) / 2 - 2 (k(0,0) + k(0,3) + k(1,0) + k(1,3)) / 4.
