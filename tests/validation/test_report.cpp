@@ -170,20 +170,26 @@ TEST(Duplicates, SyntheticCopiesOfOriginalRowsAreFound) {
   EXPECT_EQ(synthetic_exact_duplicates(t), (std::vector<size_t>{60, 61}));
 }
 
-TEST(ValidateCli, WritesJsonH5AndMarkdown) {
-  TempDir dir;
+/// Writes a real and a synthetic table into `dir` and returns the `validate` command line for
+/// them (short: 10 permutations, logreg detection), ending in a space.
+std::string validate_command(const TempDir& dir) {
   const std::string real = dir.file("real.csv"), syn = dir.file("syn.csv");
   write_csv(make_table(150, 0, 11), real);
   write_csv(make_table(120, 0.2, 12), syn);
-  const std::string common = "--real '" + real + "' --synthetic '" + syn +
-                             "' --target label --permutations 10 --detectors logreg --seed 3 -q";
-  const auto a = test::run_cli("validate " + common + " --out '" + dir.file("r.json") + "'");
+  return "validate --real '" + real + "' --synthetic '" + syn +
+         "' --target label --permutations 10 --detectors logreg --seed 3 -q ";
+}
+
+TEST(ValidateCli, WritesJsonH5AndMarkdown) {
+  TempDir dir;
+  const std::string common = validate_command(dir);
+  const auto a = test::run_cli(common + "--out '" + dir.file("r.json") + "'");
   ASSERT_EQ(a.status, 0) << a.errors;
   const json r = json::parse(test::read_file(dir.file("r.json")));
   EXPECT_EQ(r["schema"], "rareforge.validation");
   const std::string md = test::read_file(dir.file("r.md"));
   EXPECT_NE(md.find("| check | value | threshold | verdict |"), std::string::npos);
-  const auto b = test::run_cli("validate " + common + " --out '" + dir.file("r.h5") + "'");
+  const auto b = test::run_cli(common + "--out '" + dir.file("r.h5") + "'");
   ASSERT_EQ(b.status, 0) << b.errors;
   h5::File f = h5::File::open(dir.file("r.h5"));
   EXPECT_EQ(json::parse(f.attr_str("json")), r);
@@ -194,11 +200,7 @@ TEST(ValidateCli, WritesJsonH5AndMarkdown) {
 
 TEST(ValidateCli, DeviceFlag) {
   TempDir dir;
-  const std::string real = dir.file("real.csv"), syn = dir.file("syn.csv");
-  write_csv(make_table(150, 0, 11), real);
-  write_csv(make_table(120, 0.2, 12), syn);
-  const std::string common = "validate --real '" + real + "' --synthetic '" + syn +
-                             "' --target label --permutations 10 --detectors logreg --seed 3 -q ";
+  const std::string common = validate_command(dir);
   // The default and `auto` on a machine without a GPU run on the CPU and say so in the report.
   for (const std::string& flag : {std::string(), std::string("--device auto ")}) {
     const std::string out = dir.file("r" + std::to_string(flag.size()) + ".json");
