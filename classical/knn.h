@@ -17,8 +17,11 @@
 //     on the quantisation and rounding error is subtracted). Only pairs whose bound does not
 //     exceed the query's current k-th best distance are re-ranked with the exact double
 //     formula above; every true neighbour passes. self_query screens each unordered pair once
-//     (on the int8 screen). Memory: one packed copy of the reference (n_ref x d floats, or
-//     bytes for int8) and per-thread buffers of <= 96 queries; never n_queries x n_ref.
+//     (on the int8 screen), on a copy of the rows in a kd-style spatial order; 1,024 or more
+//     queries are searched in such an order too (results come back in the caller's order, under
+//     the original indices). Memory: one packed copy of the reference (n_ref x d floats, or
+//     bytes for int8), for self_query on the int8 screen also a reordered n x d double copy,
+//     and per-thread buffers of <= 96 queries; never n_queries x n_ref.
 //     classical/knn_brute.cpp states the bounds and layouts.
 // Both give the same indices and the same distance bits as a brute-force double reference.
 // Algo::kAuto picks the cheaper by a cost model (see Options::kdtree_max_dim); the choice never
