@@ -1082,21 +1082,25 @@ BruteStats& stats_slot() {
 /// one join block) the rows of a block are near one another, so round 0 (each block against
 /// itself) already gives every row close candidates: tight thresholds from the start, fewer
 /// re-ranks, and re-ranks whose rows are in cache; for many queries (leaf = one query block)
-/// a block's re-ranks touch nearby rows. Ties are ordered by row index: deterministic.
+/// a block's re-ranks touch nearby rows. The split column is chosen on up to 256 rows of the
+/// range; ties are ordered by row index: deterministic.
 template <class RowOf>
 std::vector<int64_t> spatial_order(size_t n, size_t d, RowOf row, size_t leaf) {
   std::vector<int64_t> order(n);
   std::iota(order.begin(), order.end(), int64_t{0});
   std::vector<std::pair<size_t, size_t>> todo{{0, n}};
+  std::vector<std::pair<double, int64_t>> keyed;
+  constexpr size_t kSpreadRows = 256;  // rows of a range that choose its split column
   while (!todo.empty()) {
     const auto [lo, hi] = todo.back();
     todo.pop_back();
     if (hi - lo <= leaf) continue;
+    const size_t step = std::max<size_t>(1, (hi - lo) / kSpreadRows);
     size_t best = 0;
     double spread = -1.0;
     for (size_t j = 0; j < d; ++j) {
       double mn = std::numeric_limits<double>::infinity(), mx = -mn;
-      for (size_t i = lo; i < hi; ++i) {
+      for (size_t i = lo; i < hi; i += step) {
         const double v = row(static_cast<size_t>(order[i]))[j];
         mn = std::min(mn, v);
         mx = std::max(mx, v);
@@ -1108,14 +1112,13 @@ std::vector<int64_t> spatial_order(size_t n, size_t d, RowOf row, size_t leaf) {
     }
     const size_t half = (hi - lo) / 2;
     const size_t mid = lo + std::min((half + leaf - 1) / leaf * leaf, hi - lo - 1);
-    const auto before = [&](int64_t a, int64_t b) {
-      const double va = row(static_cast<size_t>(a))[best];
-      const double vb = row(static_cast<size_t>(b))[best];
-      return va < vb || (va == vb && a < b);
-    };
-    std::nth_element(order.begin() + static_cast<std::ptrdiff_t>(lo),
-                     order.begin() + static_cast<std::ptrdiff_t>(mid),
-                     order.begin() + static_cast<std::ptrdiff_t>(hi), before);
+    // (value, row) pairs: contiguous for the selection, ties ordered by row.
+    keyed.resize(hi - lo);
+    for (size_t i = lo; i < hi; ++i)
+      keyed[i - lo] = {row(static_cast<size_t>(order[i]))[best], order[i]};
+    std::nth_element(keyed.begin(), keyed.begin() + static_cast<std::ptrdiff_t>(mid - lo),
+                     keyed.end());
+    for (size_t i = lo; i < hi; ++i) order[i] = keyed[i - lo].second;
     todo.emplace_back(lo, mid);
     todo.emplace_back(mid, hi);
   }
