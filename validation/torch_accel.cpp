@@ -7,22 +7,19 @@
 
 #include "core/context.h"
 #include "core/error.h"
+#include "generators/device.h"
 
 namespace rareforge::validation {
 namespace {
 
+// The device checks are the generators' (generators/device.h): one message for a missing GPU.
 torch::Device parse_torch_device(const std::string& device) {
-  const Device d = Device::parse(device);
-  RF_CHECK_INPUT(d.kind != Device::Kind::kAuto, "--device auto must be resolved before use");
-  if (!d.is_cuda()) return torch::Device(torch::kCPU);
-  const int n = torch::cuda::is_available() ? static_cast<int>(torch::cuda::device_count()) : 0;
-  RF_CHECK_INPUT(n > 0,
-                 "--device {}: LibTorch sees no CUDA GPU (a CPU-only LibTorch, no driver or no "
-                 "GPU); use --device cpu",
-                 device);
-  RF_CHECK_INPUT(d.index < n, "--device {}: only {} GPU(s) visible (cuda:0..cuda:{})", device, n,
-                 n - 1);
-  return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(d.index));
+  const Device requested = Device::parse(device);
+  RF_CHECK_INPUT(requested.kind != Device::Kind::kAuto,
+                 "--device auto must be resolved before use");
+  const Device d = generators::resolve_device(requested);
+  return d.is_cuda() ? torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(d.index))
+                     : torch::Device(torch::kCPU);
 }
 
 torch::Tensor to_device(const MatrixRM& m, const torch::Device& dev) {
