@@ -12,46 +12,24 @@
 // peak_mib is the process's peak resident set (VmHWM) after that method, which
 // includes the table read from DATA and every earlier method of the same run: run one method per
 // process for a per-method peak (bench/classical_vs_imblearn.py does).
-#include <sys/resource.h>
 
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <string>
 #include <vector>
 
+#include "bench/bench_util.h"
 #include "classical/sampler.h"
 #include "core/error.h"
 #include "core/io.h"
 
-namespace {
+using rareforge::bench::cpu_seconds;
+using rareforge::bench::peak_mib;
+using rareforge::bench::seconds_since;
 
-// Peak resident set of this process image, from /proc/self/status VmHWM (getrusage's ru_maxrss
-// is no good here: Linux carries the parent's RSS at fork into a child's ru_maxrss across exec).
-double peak_mib() {
-  std::ifstream f("/proc/self/status");
-  std::string line;
-  while (std::getline(f, line))
-    if (line.rfind("VmHWM:", 0) == 0) return std::atof(line.c_str() + 6) / 1024.0;  // kB
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_maxrss) / 1024.0;
-}
-
-double cpu_seconds() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-         1e-6 * static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
-}
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-}  // namespace
+namespace {}  // namespace
 
 int main(int argc, char** argv) {
   using namespace rareforge;

@@ -29,7 +29,6 @@
 // sampler:
 //
 // | sample_steps | rows/s | mean KS | max KS |
-#include <sys/resource.h>
 #include <algorithm>
 
 #include <chrono>
@@ -39,6 +38,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_util.h"
 #include "core/context.h"
 #include "core/error.h"
 #include "core/generator.h"
@@ -47,21 +47,12 @@
 #include "generators/register.h"
 #include "generators/transformer.h"
 
+using rareforge::bench::cpu_seconds;
+using rareforge::bench::seconds_since;
+
 using namespace rareforge;
 
 namespace {
-
-// User + system CPU seconds of the whole process (all threads).
-double cpu_seconds() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-         1e-6 * static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
-}
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
 
 // Two-sample Kolmogorov-Smirnov statistic over the present (non-NaN) values.
 double ks_statistic(std::vector<double> a, std::vector<double> b) {

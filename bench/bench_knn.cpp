@@ -18,13 +18,16 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <ctime>
 #include <string>
 #include <vector>
 
+#include "bench/bench_util.h"
 #include "classical/knn.h"
 #include "classical/knn_internal.h"
 #include "core/rng.h"
+
+using rareforge::bench::cpu_seconds;
+using rareforge::bench::seconds_since;
 
 namespace {
 
@@ -67,12 +70,6 @@ MatrixRM make_data(const std::string& kind, size_t n, size_t d, size_t n_min, Rn
   }
   return x;
 }
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-double cpu_seconds() { return static_cast<double>(std::clock()) / CLOCKS_PER_SEC; }
 
 /// Wall and process CPU time since (t0, c0), and what the brute-force screen did.
 std::string timing(std::chrono::steady_clock::time_point t0, double c0, knn::Algo asked,

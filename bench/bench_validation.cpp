@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bench/bench_util.h"
 #include "core/context.h"
 #include "core/io.h"
 #include "core/rng.h"
@@ -24,15 +25,13 @@
 #include "validation/torch_accel.h"
 #include "validation/validate.h"
 
+using rareforge::bench::seconds_since;
+
 namespace {
 
 using rareforge::MatrixRM;
 using rareforge::Rng;
 namespace val = rareforge::validation;
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
 
 MatrixRM gauss(size_t n, size_t d, double shift, double scale, Rng& rng) {
   MatrixRM m(static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(d));
