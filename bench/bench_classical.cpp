@@ -47,6 +47,7 @@ int main(int argc, char** argv) {
   ctx.quiet = true;
   int repeat = 1;
   CsvOptions csv;
+  csv.headroom = 1.0;  // as `rareforge resample` reads its input
   for (int i = 2; i < argc; i += 2) {
     if (i + 1 >= argc) {
       std::fprintf(stderr, "option '%s' needs a value\n", argv[i]);

@@ -296,7 +296,8 @@ OverOutput::OverOutput(const Table& input, Table* owned, const std::vector<int64
   }
   const double nan = std::numeric_limits<double>::quiet_NaN();
   // Every vector is reserved at its final size and each element written once: on large tables
-  // the cost is dominated by first touches of fresh memory. When owned, each input column is
+  // the cost is dominated by first touches of fresh memory. When owned, a column with room for
+  // the new rows (CsvOptions::headroom) is extended in place; any other input column is
   // released as soon as it has been copied, so the input and the output never coexist whole.
   const size_t n_cols = input.n_cols();
   std::vector<Column> cols(n_cols);
@@ -306,15 +307,24 @@ OverOutput::OverOutput(const Table& input, Table* owned, const std::vector<int64
       Column& d = cols[task];
       d.spec = src.spec;
       if (src.is_numeric()) {
-        d.num.reserve(total);
-        prefault(d.num.data(), total * sizeof(double));
-        d.num.insert(d.num.end(), src.num.begin(), src.num.end());
-        if (owned) std::vector<double>().swap(owned->column(task).num);
+        if (owned && src.num.capacity() >= total) {
+          d.num = std::move(owned->column(task).num);
+          prefault(d.num.data() + n_in, (total - n_in) * sizeof(double));
+        } else {
+          d.num.reserve(total);
+          prefault(d.num.data(), total * sizeof(double));
+          d.num.insert(d.num.end(), src.num.begin(), src.num.end());
+          if (owned) std::vector<double>().swap(owned->column(task).num);
+        }
         d.num.resize(total, nan);
       } else {
-        d.codes.reserve(total);
-        d.codes.insert(d.codes.end(), src.codes.begin(), src.codes.end());
-        if (owned) std::vector<int32_t>().swap(owned->column(task).codes);
+        if (owned && src.codes.capacity() >= total) {
+          d.codes = std::move(owned->column(task).codes);
+        } else {
+          d.codes.reserve(total);
+          d.codes.insert(d.codes.end(), src.codes.begin(), src.codes.end());
+          if (owned) std::vector<int32_t>().swap(owned->column(task).codes);
+        }
         if (static_cast<int>(task) == target) {
           for (size_t c = 0; c < nc; ++c)
             d.codes.resize(start_[c] + static_cast<size_t>(made_[c]), static_cast<int32_t>(c));

@@ -765,16 +765,18 @@ Table read_csv(const std::string& path, const CsvOptions& opt) {
   }
 
   // Assemble the columns.
+  const size_t capacity =
+      n_rows + static_cast<size_t>(std::max(0.0, opt.headroom) * static_cast<double>(n_rows));
   std::vector<Column> cols(m);
   parallel_for(m, threads, [&](size_t j) {
     Column& col = cols[j];
     if (ps.plan[j].role != Role::kCategorical && !as_text[j]) {
-      if (n_chunks == 1) {
+      if (n_chunks == 1 && chunks[0].num[j].capacity() >= capacity) {
         col = Column::numeric(names[j], std::move(chunks[0].num[j]));
         return;
       }
       std::vector<double> v;
-      v.reserve(n_rows);
+      v.reserve(capacity);
       for (auto& ch : chunks) {
         v.insert(v.end(), ch.num[j].begin(), ch.num[j].end());
         std::vector<double>().swap(ch.num[j]);
@@ -785,7 +787,7 @@ Table read_csv(const std::string& path, const CsvOptions& opt) {
     std::unordered_map<std::string_view, int32_t> index;
     std::vector<std::string> cats;
     std::vector<int32_t> codes;
-    codes.reserve(n_rows);
+    codes.reserve(capacity);
     for (auto& ch : chunks) {
       const CatBuilder& cb = ch.cat[j];
       std::vector<int32_t> remap(cb.cats.size());

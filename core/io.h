@@ -24,6 +24,11 @@ struct CsvOptions {
   std::string target;
   /// Parser threads; 0 = all hardware threads.
   int threads = 0;
+  /// Room for rows added later, as a fraction of the rows read: each column's capacity is
+  /// rows x (1 + headroom), so a sampler handed the table (resample_owned) appends its rows in
+  /// place instead of copying every column. Address space only: the spare pages are not
+  /// touched, so they add nothing to the resident set until rows are written there.
+  double headroom = 0.0;
 };
 
 /// Read a CSV file (RFC 4180 quoting, LF/CRLF/CR line ends, optional UTF-8 BOM, header row

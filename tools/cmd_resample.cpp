@@ -118,7 +118,11 @@ void register_resample(CLI::App& app) {
     req.max_ratio = opts->max_ratio;
     RF_CHECK_INPUT(req.max_ratio == 0 || req.max_ratio >= 1,
                    "--max-ratio: {} must be at least 1 (or 0 for no cap)", req.max_ratio);
-    Table input = read_table(opts->data, opts->data_flags.csv(ctx.threads));
+    // Room for as many new rows as there are rows (enough for `auto` on two classes), so the
+    // sampler appends in place; untouched address space costs no memory.
+    CsvOptions csv = opts->data_flags.csv(ctx.threads);
+    csv.headroom = 1.0;
+    Table input = read_table(opts->data, csv);
     RF_CHECK_INPUT(input.has_target(), "{}: resample needs a target column (--target)", opts->data);
     const std::vector<std::string> names = input.class_names();
     const std::vector<int64_t> before = input.class_counts();

@@ -208,6 +208,37 @@ TEST(Registry, EverySamplerRunsWithDefaultsOnATinyTable) {
       EXPECT_EQ(a.kept, c.kept);
       EXPECT_EQ(a.made, c.made);
     }
+    // ... and so does an input with room for the new rows (CsvOptions::headroom), which the
+    // over-samplers extend in place: the output's columns are the input's buffers.
+    {
+      Table copy = t;
+      std::vector<const void*> before(copy.n_cols());
+      for (size_t j = 0; j < copy.n_cols(); ++j) {
+        Column& col = copy.column(j);
+        if (col.is_numeric())
+          col.num.reserve(4 * col.num.size());
+        else
+          col.codes.reserve(4 * col.codes.size());
+        before[j] = col.is_numeric() ? static_cast<const void*>(col.num.data())
+                                     : static_cast<const void*>(col.codes.data());
+      }
+      SamplingRequest req;
+      Context ctx;
+      ctx.seed = 5;
+      ctx.threads = 2;
+      const ResampleResult c = make_sampler(info.name)->resample_owned(std::move(copy), req, ctx);
+      EXPECT_TRUE(same_table(a.table, c.table));
+      EXPECT_EQ(a.kept, c.kept);
+      EXPECT_EQ(a.made, c.made);
+      if (info.kind == SamplerKind::kOver)
+        for (size_t j = 0; j < c.table.n_cols(); ++j) {
+          const Column& col = c.table.column(j);
+          EXPECT_EQ(col.is_numeric() ? static_cast<const void*>(col.num.data())
+                                     : static_cast<const void*>(col.codes.data()),
+                    before[j])
+              << col.name();
+        }
+    }
   }
 }
 

@@ -511,6 +511,27 @@ std::string make_big_csv(size_t n, bool quotes, bool crlf) {
   return s;
 }
 
+TEST(CsvRead, HeadroomReservesRoomForRowsWithoutChangingTheTable) {
+  TempDir dir;
+  const std::string path = dir.file("big.csv");
+  write_file(path, make_big_csv(50000, false, false));
+  for (int threads : {1, 4}) {
+    SCOPED_TRACE(threads);
+    CsvOptions plain, room;
+    plain.threads = room.threads = threads;
+    room.headroom = 1.5;
+    const Table a = read_csv(path, plain);
+    const Table b = read_csv(path, room);
+    expect_same_table(a, b);
+    for (size_t j = 0; j < b.n_cols(); ++j) {
+      const Column& c = b.column(j);
+      if (c.name() == b.target()) continue;  // labels are re-coded (4 bytes a row, no room)
+      SCOPED_TRACE(c.name());
+      EXPECT_GE(c.is_numeric() ? c.num.capacity() : c.codes.capacity(), 125000u);
+    }
+  }
+}
+
 TEST(CsvRead, ParallelMatchesSingleThread) {
   TempDir dir;
   for (bool quotes : {false, true}) {
