@@ -32,9 +32,11 @@
 // block that re-ranks more extra pairs than int8 saves (int8_break_even) switches the rest of
 // the search to the float screen (results are identical either way).
 //
-// Work: blocks of up to 96 queries go to threads; each block runs over tiles of panels that fit
-// in L2, and within a tile micro-blocks of 8 (AVX-512), 6 (AVX2) or 2 (portable) queries keep
-// their accumulators in registers. Pairs that pass are re-ranked in batches (HitSink) after
+// Work: queries in blocks of up to 96, blocks in waves of about one per thread (run_wave); a
+// wave runs over tiles of panels that fit in L2, every block of the wave screening a tile before
+// the next (so the tile is read from memory once per wave, and so are the rows its pairs
+// re-rank), and within a tile micro-blocks of 8 (AVX-512), 6 (AVX2) or 2 (portable) queries
+// keep their accumulators in registers. Pairs that pass are re-ranked in batches (HitSink) after
 // prefetching their rows. self_query on the int8 screen screens each unordered pair once (the
 // self-join below). Memory: the packed reference (n x d floats, or n x d bytes for int8) plus
 // per-thread block buffers (the self-join: a few int32 per row); never n_queries x n.
@@ -722,38 +724,69 @@ struct BlockResult {
   double excess_rate = 0.0;  ///< re-ranks beyond a perfect screen's, per screened pair
 };
 
-/// Search queries [q0, q0 + nb) against every reference row; qb is the block capacity.
-BlockResult run_block(Search& s, Scratch& w, size_t qb, size_t q0, size_t nb, const Output& out) {
+/// One block of a wave: its thresholds, the kernel's view of it and its sink.
+struct BlockRun {
+  size_t q0 = 0, nb = 0;
+  Thresholds th;
+  Block block;
+  std::unique_ptr<TopKSink> topk;
+  std::unique_ptr<CountSink> count;
+};
+
+/// Search the blocks [b0, b1) of the queries (block b: queries [b qb, min(nq, (b + 1) qb)))
+/// against every reference row, with the tiles of panels outermost: each tile is screened by
+/// every block of the wave while it is in L2, and the rows that the wave's pairs re-rank,
+/// which lie in the same tile, are fetched from memory once for all of them instead of once
+/// per block. ws holds one Scratch per block of the wave (grown as needed). Each block's rows,
+/// thresholds and results are its own, so the results do not depend on the waves.
+std::vector<BlockResult> run_wave(Search& s, std::vector<Scratch>& ws, size_t qb, size_t b0,
+                                  size_t b1, const Output& out) {
   const Problem& p = *s.p;
   const size_t d = s.d;
   const bool int8 = s.int8 && !s.int8_off.load(std::memory_order_relaxed);
   if (!int8) std::call_once(s.float_packed, [&] { pack_float(s); });
-  if (int8 && !w.q8) {
-    w.q8 = aligned_buffer<int32_t>(qb * s.groups);
-    w.K = aligned_buffer<int32_t>(qb);
-    w.off = aligned_buffer<int32_t>(qb);
-    w.P = aligned_buffer<double>(qb);
-    w.Pm = aligned_buffer<double>(qb);
+  const size_t nw = b1 - b0;
+  if (ws.size() < nw) ws.resize(nw);
+  std::vector<BlockRun> runs(nw);  // sized once: the sinks keep pointers to th
+  for (size_t k = 0; k < nw; ++k) {
+    Scratch& w = ws[k];
+    if (int8 && !w.q8) {
+      w.q8 = aligned_buffer<int32_t>(qb * s.groups);
+      w.K = aligned_buffer<int32_t>(qb);
+      w.off = aligned_buffer<int32_t>(qb);
+      w.P = aligned_buffer<double>(qb);
+      w.Pm = aligned_buffer<double>(qb);
+    }
+    if (!int8 && !w.qf) {
+      w.qf = aligned_buffer<float>(qb * d);
+      w.A = aligned_buffer<float>(qb);
+      w.T = aligned_buffer<float>(qb);
+    }
+    BlockRun& r = runs[k];
+    r.q0 = (b0 + k) * qb;
+    r.nb = std::min(qb, s.nq - r.q0);
+    const size_t nb_pad = (r.nb + kQueryPad - 1) / kQueryPad * kQueryPad;
+    r.th.s = &s;
+    r.th.w = &w;
+    r.th.int8 = int8;
+    prepare_block(s, w, r.q0, r.nb, nb_pad, int8, r.th);
+    r.block.nq = nb_pad;
+    r.block.qf = w.qf.get();
+    r.block.A = w.A.get();
+    r.block.T = w.T.get();
+    r.block.q8 = w.q8.get();
+    r.block.K = w.K.get();
+    if (p.mode == Mode::kTopK) {
+      r.topk = std::make_unique<TopKSink>(s, out, r.q0, r.nb, r.th);
+      r.block.sink = r.topk.get();
+    } else {
+      RF_CHECK(out.row_of == nullptr, "counting searches keep the query order");
+      for (size_t m = 0; m < r.nb; ++m) out.counts[r.q0 + m] = 0;
+      r.count = std::make_unique<CountSink>(s, out, r.q0);
+      r.block.sink = r.count.get();
+    }
   }
-  if (!int8 && !w.qf) {
-    w.qf = aligned_buffer<float>(qb * d);
-    w.A = aligned_buffer<float>(qb);
-    w.T = aligned_buffer<float>(qb);
-  }
-  const size_t nb_pad = (nb + kQueryPad - 1) / kQueryPad * kQueryPad;
-  Thresholds th;
-  th.s = &s;
-  th.w = &w;
-  th.int8 = int8;
-  prepare_block(s, w, q0, nb, nb_pad, int8, th);
 
-  Block block;
-  block.nq = nb_pad;
-  block.qf = w.qf.get();
-  block.A = w.A.get();
-  block.T = w.T.get();
-  block.q8 = w.q8.get();
-  block.K = w.K.get();
   FloatPanels fp;
   Int8Panels ip;
   size_t tile = 0;
@@ -770,45 +803,43 @@ BlockResult run_block(Search& s, Scratch& w, size_t qb, size_t q0, size_t nb, co
     tile = std::max<size_t>(2, (256 * 1024) / (64 * std::max<size_t>(d, 1)));
   }
   tile += tile % 2;
-  auto run_tiles = [&] {
-    for (size_t t0 = 0; t0 < s.n_panels; t0 += tile) {
-      const size_t t1 = std::min(s.n_panels, t0 + tile);
+  for (size_t t0 = 0; t0 < s.n_panels; t0 += tile) {
+    const size_t t1 = std::min(s.n_panels, t0 + tile);
+    for (BlockRun& r : runs) {
       if (int8) {
 #ifdef RF_KNN_X86
-        kernel_vnni(block, ip, t0, t1);
+        kernel_vnni(r.block, ip, t0, t1);
 #else
         RF_CHECK(false, "int8 screen without x86 support");
 #endif
       } else {
-        s.float_kernel(block, fp, t0, t1);
+        s.float_kernel(r.block, fp, t0, t1);
       }
     }
-  };
+  }
+
   // Re-ranks beyond what a perfect screen would need: k (1 + ln(n / k)) per query for k-NN
   // (the k-th distance tightens as rows stream by), the rows found for counts.
-  BlockResult r;
-  double needed = 0.0;
-  if (p.mode == Mode::kTopK) {
-    TopKSink sink(s, out, q0, nb, th);
-    block.sink = &sink;
-    run_tiles();
-    sink.finish();
-    r.checks = sink.checks;
-    const double k = static_cast<double>(p.k);
-    needed =
-        static_cast<double>(nb) * k * (1.0 + std::log(std::max(1.0, static_cast<double>(s.n) / k)));
-  } else {
-    RF_CHECK(out.row_of == nullptr, "counting searches keep the query order");
-    for (size_t m = 0; m < nb; ++m) out.counts[q0 + m] = 0;
-    CountSink sink(s, out, q0);
-    block.sink = &sink;
-    run_tiles();
-    sink.flush();
-    r.checks = sink.checks;
-    for (size_t m = 0; m < nb; ++m) needed += static_cast<double>(out.counts[q0 + m]);
+  std::vector<BlockResult> results(nw);
+  for (size_t k = 0; k < nw; ++k) {
+    BlockRun& r = runs[k];
+    BlockResult& res = results[k];
+    double needed = 0.0;
+    if (r.topk) {
+      r.topk->finish();
+      res.checks = r.topk->checks;
+      const double kk = static_cast<double>(p.k);
+      needed = static_cast<double>(r.nb) * kk *
+               (1.0 + std::log(std::max(1.0, static_cast<double>(s.n) / kk)));
+    } else {
+      r.count->flush();
+      res.checks = r.count->checks;
+      for (size_t m = 0; m < r.nb; ++m) needed += static_cast<double>(out.counts[r.q0 + m]);
+    }
+    res.excess_rate =
+        (static_cast<double>(res.checks) - needed) / static_cast<double>(r.nb * s.n);
   }
-  r.excess_rate = (static_cast<double>(r.checks) - needed) / static_cast<double>(nb * s.n);
-  return r;
+  return results;
 }
 
 // ---- self-join: every unordered pair screened once ------------------------------------------
@@ -832,6 +863,7 @@ constexpr size_t kJoinPanels = 12;         // rows per block: 192
 constexpr size_t kJoinMinRows = 1024;      // below this the plain search is as fast
 constexpr size_t kSortQueriesFrom = 1024;  // plain search: order the queries from this many
 constexpr size_t kQueryBlock = 96;         // the plain search's largest block of queries
+constexpr size_t kWaveQueries = 16384;     // the plain search's largest wave (run_wave)
 constexpr int32_t kJoinLo = -(1 << 29);    // Pf for T = inf: every pair passes
 constexpr int32_t kJoinNever = 1 << 30;    // V of padding lanes
 
@@ -1246,7 +1278,8 @@ static void run_search(const Problem& p, const Output& out) {
   st.simd = simd;
   st.int8 = s.int8;
   st.pairs = s.nq * s.n;
-  std::vector<Scratch> scratch(static_cast<size_t>(std::max(1, p.threads)));
+  const size_t threads = static_cast<size_t>(std::max(1, p.threads));
+  std::vector<std::vector<Scratch>> scratch(threads);
   bool joined = false;
   if (p.self_join && p.mode == Mode::kTopK && s.int8 && s.n >= kJoinMinRows) {
     // A pilot block (kept apart; its rows are searched again) tells whether int8 screens well.
@@ -1255,7 +1288,7 @@ static void run_search(const Problem& p, const Output& out) {
     Output pilot;
     pilot.sq = pilot_sq.data();
     pilot.idx = pilot_idx.data();
-    const BlockResult r = run_block(s, scratch[0], qb, 0, std::min(qb, s.nq), pilot);
+    const BlockResult r = run_wave(s, scratch[0], qb, 0, 1, pilot)[0];
     const bool loose = r.excess_rate > join_break_even(d);
     if (join_policy() == JoinPolicy::kNever || (loose && join_policy() == JoinPolicy::kAuto)) {
       if (loose) s.int8_off = true;
@@ -1267,13 +1300,27 @@ static void run_search(const Problem& p, const Output& out) {
     }
   }
   if (!joined) {
+    // The first block of each thread runs alone: a screen that does not pay (int8 too loose on
+    // this data) is seen before the rest commits to it. The other blocks run in waves, about
+    // one per thread (at most kWaveQueries queries each).
     std::atomic<size_t> total_checks{0};
-    parallel_for(n_blocks, p.threads, [&](size_t blk, int worker) {
-      const size_t q0 = blk * qb;
-      const BlockResult r =
-          run_block(s, scratch[static_cast<size_t>(worker)], qb, q0, std::min(qb, s.nq - q0), out);
-      if (r.excess_rate > int8_break_even(d)) s.int8_off.store(true, std::memory_order_relaxed);
-      total_checks.fetch_add(r.checks, std::memory_order_relaxed);
+    auto account = [&](const std::vector<BlockResult>& rs) {
+      for (const BlockResult& r : rs) {
+        if (r.excess_rate > int8_break_even(d)) s.int8_off.store(true, std::memory_order_relaxed);
+        total_checks.fetch_add(r.checks, std::memory_order_relaxed);
+      }
+    };
+    const size_t first = std::min(n_blocks, threads);
+    parallel_for(first, p.threads, [&](size_t b, int worker) {
+      account(run_wave(s, scratch[static_cast<size_t>(worker)], qb, b, b + 1, out));
+    });
+    const size_t rest = n_blocks - first;
+    const size_t per = std::max<size_t>(
+        1, std::min((rest + threads - 1) / threads, std::max<size_t>(1, kWaveQueries / qb)));
+    parallel_for((rest + per - 1) / per, p.threads, [&](size_t wave, int worker) {
+      const size_t b0 = first + wave * per;
+      account(run_wave(s, scratch[static_cast<size_t>(worker)], qb, b0,
+                       std::min(n_blocks, b0 + per), out));
     });
     st.checks = total_checks.load();
   }
