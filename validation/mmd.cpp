@@ -22,7 +22,7 @@ constexpr size_t kLanes = 8;  // rows of B per micro-tile (one packed panel)
 // registers, four SSE2 registers in the baseline clone. The element-wise code is the same on
 // every path, so results differ between clones only by FMA contraction (~1 ulp per operation).
 typedef double v8d __attribute__((vector_size(64)));
-typedef long long v8i __attribute__((vector_size(64)));
+typedef unsigned long long v8u __attribute__((vector_size(64)));
 
 __attribute__((always_inline)) inline v8d load8(const double* p) {
   v8d v;
@@ -30,60 +30,103 @@ __attribute__((always_inline)) inline v8d load8(const double* p) {
   return v;
 }
 
-/// exp(x) for x <= 0, lane by lane, branch-free: x = n ln 2 + r with |r| <= ln2 / 2, exp(r) by
-/// its Taylor polynomial to degree 12 (truncation < 2e-16), 2^n from the exponent bits. x below
-/// -708 gives exp(-708) (~3e-308), which no sum here can notice.
-__attribute__((always_inline)) inline v8d exp_neg(v8d x) {
-  const v8d lo = x - x - 708.0;
-  x = x < lo ? lo : x;
-  constexpr double kLog2e = 1.4426950408889634074;
-  constexpr double kLn2Hi = 6.93147180369123816490e-01;
-  constexpr double kLn2Lo = 1.90821492927058770002e-10;
-  constexpr double kMagic = 6755399441055744.0;  // 1.5 * 2^52: rounds to an integer
-  const v8d t = x * kLog2e + kMagic;
-  const v8d n = t - kMagic;
-  const v8d r = (x - n * kLn2Hi) - n * kLn2Lo;
-  v8d p = r * (1.0 / 479001600.0) + 1.0 / 39916800.0;
-  p = p * r + 1.0 / 3628800.0;
-  p = p * r + 1.0 / 362880.0;
-  p = p * r + 1.0 / 40320.0;
-  p = p * r + 1.0 / 5040.0;
-  p = p * r + 1.0 / 720.0;
-  p = p * r + 1.0 / 120.0;
-  p = p * r + 1.0 / 24.0;
-  p = p * r + 1.0 / 6.0;
-  p = p * r + 0.5;
-  p = p * r + 1.0;
-  p = p * r + 1.0;
-  // t lies in [2^52, 2^53), so its bit pattern is that of kMagic plus n.
-  constexpr long long kMagicBits = 0x4338000000000000LL;
-  const v8i bits = (v8i)t;  // same-size vector casts reinterpret the bits
-  const v8i sb = (bits - kMagicBits + 1023) << 52;
-  return p * (v8d)sb;
+/// What the kernels need besides the data: 2^(k/8) (k = 0..7) with the exponent offset of the
+/// rounding constant taken out (exp2_neg), and the polynomial of 2^r, |r| <= 1/16.
+struct alignas(64) Exp2Table {
+  // t = y + kRound has an ulp of 1/8, so its bits are those of kRound plus round(8 y). Those
+  // bits are a multiple of 8; shifted right by 3 and left by 52 they leave `offset` (mod 2^64),
+  // which the table entries have subtracted already.
+  static constexpr double kRound = 844424930131968.0;  // 1.5 * 2^49
+  v8u bits;
+  Exp2Table() {
+    unsigned long long r;
+    std::memcpy(&r, &kRound, sizeof r);
+    RF_CHECK(r % 8 == 0, "exp2 table: rounding constant");
+    const unsigned long long offset = (r >> 3) << 52;
+    for (int k = 0; k < 8; ++k) {
+      const double t = std::exp2(k / 8.0);
+      unsigned long long u;
+      std::memcpy(&u, &t, sizeof u);
+      bits[k] = u - offset;
+    }
+  }
+};
+
+const Exp2Table& exp2_table() {
+  static const Exp2Table t;
+  return t;
 }
 
-/// Kernel sums of one tile: rows of A (ra, a multiple of kRows, row-major, d columns) against
-/// the packed panels of B (rb, a multiple of kLanes; panel q holds component j of B row
-/// q * kLanes + l at Bp[q * kLanes * d + j * kLanes + l]). Pair (i, l) counts when
-/// gb[l] > thr[i] (padding and the lower triangle are excluded that way).
+/// 2^y for -1000 <= y <= 0, lane by lane, branch-free: y = n + k/8 + r with n, k integers,
+/// 0 <= k < 8, |r| <= 1/16 (r is exact); 2^(k/8) from the table, 2^r by a polynomial of degree
+/// 7, 2^n added to the exponent bits. Relative error a few units of 2^-53, as std::exp.
+__attribute__((always_inline)) inline v8d exp2_neg(v8d y, v8u table) {
+  constexpr double kRound = Exp2Table::kRound;
+  const v8d t = y + kRound;
+  const v8d r = y - (t - kRound);
+  // Degree-7 interpolant of 2^r at the Chebyshev nodes of [-1/16, 1/16]: relative error below
+  // 1.2e-16 there, rounding included (checked against 80-bit exp2 on 200,001 points).
+  constexpr double c1 = 0.6931471805599453, c2 = 0.24022650695912012, c3 = 0.05550410866480558,
+                   c4 = 0.009618129082624194, c5 = 0.0013333558228820748,
+                   c6 = 0.0001540455946320618, c7 = 1.5251894521131172e-05;
+  v8d p = r * c7 + c6;
+  p = p * r + c5;
+  p = p * r + c4;
+  p = p * r + c3;
+  p = p * r + c2;
+  p = p * r + c1;
+  p = p * r + 1.0;
+  const v8u bits = (v8u)t;  // same-size vector casts reinterpret the bits
+  const v8u scale = __builtin_shuffle(table, bits & 7ULL) + ((bits >> 3) << 52);
+  return p * (v8d)scale;
+}
+
+/// One tile's rows of A (row-major, n a multiple of kRows) and of B (packed panels, n a
+/// multiple of kLanes), as tile_body reads them.
+struct TileA {
+  const double* rows = nullptr;     ///< times g
+  const double* norms = nullptr;    ///< squared norms times L
+  const double* thr = nullptr;      ///< pair (i, l) counts when B's index[l] > thr[i]
+  size_t n = 0;
+  const double* codes = nullptr;    ///< categorical codes, n x nc
+  const double* weights = nullptr;  ///< their weights times L
+};
+struct TileB {
+  const double* panels = nullptr;   ///< times g
+  const double* norms = nullptr;    ///< squared norms times L
+  const double* index = nullptr;    ///< row index (padding: -2)
+  const double* gmin = nullptr;     ///< smallest index of each panel
+  size_t n = 0;
+  const double* codes = nullptr;    ///< categorical codes in panels (panel q, column c, lane l
+  const double* weights = nullptr;  ///< at q * nc + c * kLanes + l), weights times L
+};
+
+/// Kernel sums of one tile, in units where the kernel is a power of two. With
+/// L = log2(e) / (8 s^2) and g = sqrt(2 L), the rows of A (row-major, d columns) and the packed
+/// panels of B (panel q holds component j of B row q * kLanes + l at
+/// panels[q * kLanes * d + j * kLanes + l]) come multiplied by g and the squared norms by L, so
+/// y = <g a, g b> - L |a|^2 - L |b|^2 = -L |a - b|^2 and u = 2^y = exp(-|a - b|^2 / 8 s^2).
+/// Pair (i, l) counts when B's index[l] > thr[i] (padding and the lower triangle are excluded
+/// that way; a micro-tile where every pair counts skips the test).
 /// out[0] += sum u^4, out[1] += sum (u + u^2 + u^4 + u^8 + u^16) / 5.
-/// Categorical columns (nc of them, mmd_sums_mixed) add [code_a != code_b] (w_a + w_b) per
-/// column to the squared distance: ca / wa hold A's codes and weights row-major (nc per row),
-/// cb / wb B's in panels (panel q, column c, lane l at q * nc + c * kLanes + l).
-template <bool kCategorical>
-__attribute__((always_inline)) inline void tile_body(const double* A, const double* na,
-                                                     const double* thr, size_t ra, const double* Bp,
-                                                     const double* nb, const double* gb, size_t rb,
-                                                     size_t d, const double* ca, const double* wa,
-                                                     const double* cb, const double* wb, size_t nc,
-                                                     double inv8s2, double out[2]) {
+/// Categorical columns (nc of them, mmd_sums_mixed) subtract [code_a != code_b] (w_a + w_b) per
+/// column from y. kClamp keeps y in [-1000, 0]; without it the caller has shown that y stays
+/// there (up to rounding above 0).
+template <bool kCategorical, bool kClamp>
+__attribute__((always_inline)) inline void tile_body(const TileA& ta, const TileB& tb, size_t d,
+                                                     size_t nc, v8u table, double out[2]) {
+  const double *A = ta.rows, *na = ta.norms, *thr = ta.thr, *ca = ta.codes, *wa = ta.weights;
+  const double *Bp = tb.panels, *nb = tb.norms, *gb = tb.index, *gmin = tb.gmin,
+               *cb = tb.codes, *wb = tb.weights;
+  const size_t ra = ta.n, rb = tb.n;
   v8d s1 = {0}, sm = {0};
-  const v8d zero = {0}, one = zero + 1.0;
+  const v8d zero = {0}, lo = zero - 1000.0;
   for (size_t i = 0; i < ra; i += kRows) {
     const double* a0 = A + i * d;
     const double* a1 = a0 + d;
     const double* a2 = a1 + d;
     const double* a3 = a2 + d;
+    const double tmax = std::max(std::max(thr[i], thr[i + 1]), std::max(thr[i + 2], thr[i + 3]));
     for (size_t q = 0; q < rb; q += kLanes) {
       const double* bp = Bp + q * d;
       v8d c[kRows] = {zero, zero, zero, zero};
@@ -95,19 +138,29 @@ __attribute__((always_inline)) inline void tile_body(const double* A, const doub
         c[3] += a3[j] * b;
       }
       const v8d nbv = load8(nb + q), gbv = load8(gb + q);
+      const bool all = gmin[q / kLanes] > tmax;
       for (size_t r = 0; r < kRows; ++r) {
-        v8d d2 = (nbv + na[i + r]) - 2.0 * c[r];
-        d2 = d2 > zero ? d2 : zero;
+        v8d y = c[r] - (nbv + na[i + r]);
         for (size_t k = 0; kCategorical && k < nc; ++k) {
           const v8d cbv = load8(cb + q * nc + k * kLanes), wbv = load8(wb + q * nc + k * kLanes);
           const double code = ca[(i + r) * nc + k], w = wa[(i + r) * nc + k];
-          d2 += cbv != code ? wbv + w : zero;
+          y -= cbv != code ? wbv + w : zero;
         }
-        const v8d u = exp_neg(d2 * -inv8s2);
+        if (kClamp) {
+          y = y < zero ? y : zero;
+          y = y > lo ? y : lo;
+        }
+        const v8d u = exp2_neg(y, table);
         const v8d u2 = u * u, u4 = u2 * u2, u8 = u4 * u4, u16 = u8 * u8;
-        const v8d w = gbv > thr[i + r] ? one : zero;
-        s1 += w * u4;
-        sm += w * (u + u2 + u4 + u8 + u16);
+        const v8d m = ((u + u2) + (u4 + u8)) + u16;
+        if (all) {
+          s1 += u4;
+          sm += m;
+        } else {
+          const auto w = gbv > thr[i + r];
+          s1 += w ? u4 : zero;
+          sm += w ? m : zero;
+        }
       }
     }
   }
@@ -121,19 +174,41 @@ __attribute__((always_inline)) inline void tile_body(const double* A, const doub
 }
 
 // The dense kernel and the one with categorical columns, each compiled for AVX-512, AVX2 and
-// baseline x86-64.
+// baseline x86-64, plus a plain baseline copy that tests can force (detail::mmd_force_portable).
+// Arguments by pointer: vector arguments would change the ABI between the clones.
+template <bool kCategorical>
+__attribute__((always_inline)) inline void tile_body_any(const TileA& a, const TileB& b, size_t d,
+                                                         size_t nc, bool clamp, v8u table,
+                                                         double out[2]) {
+  if (clamp)
+    tile_body<kCategorical, true>(a, b, d, nc, table, out);
+  else
+    tile_body<kCategorical, false>(a, b, d, nc, table, out);
+}
+
 __attribute__((target_clones("avx512f", "avx2", "default"))) void tile_sums(
-    const double* A, const double* na, const double* thr, size_t ra, const double* Bp,
-    const double* nb, const double* gb, size_t rb, size_t d, double inv8s2, double out[2]) {
-  tile_body<false>(A, na, thr, ra, Bp, nb, gb, rb, d, nullptr, nullptr, nullptr, nullptr, 0, inv8s2,
-                   out);
+    const TileA* a, const TileB* b, size_t d, bool clamp, const Exp2Table* table,
+    double out[2]) {
+  tile_body_any<false>(*a, *b, d, 0, clamp, table->bits, out);
 }
 
 __attribute__((target_clones("avx512f", "avx2", "default"))) void tile_sums_mixed(
-    const double* A, const double* na, const double* thr, size_t ra, const double* Bp,
-    const double* nb, const double* gb, size_t rb, size_t d, const double* ca, const double* wa,
-    const double* cb, const double* wb, size_t nc, double inv8s2, double out[2]) {
-  tile_body<true>(A, na, thr, ra, Bp, nb, gb, rb, d, ca, wa, cb, wb, nc, inv8s2, out);
+    const TileA* a, const TileB* b, size_t d, size_t nc, bool clamp, const Exp2Table* table,
+    double out[2]) {
+  tile_body_any<true>(*a, *b, d, nc, clamp, table->bits, out);
+}
+
+void tile_sums_portable(const TileA* a, const TileB* b, size_t d, size_t nc, bool clamp,
+                        const Exp2Table* table, double out[2]) {
+  if (nc == 0)
+    tile_body_any<false>(*a, *b, d, 0, clamp, table->bits, out);
+  else
+    tile_body_any<true>(*a, *b, d, nc, clamp, table->bits, out);
+}
+
+std::atomic<bool>& force_portable_flag() {
+  static std::atomic<bool> f{false};
+  return f;
 }
 
 /// A matrix prepared for tiles: padded row-major copy (rows to a multiple of kRows), packed
@@ -141,6 +216,7 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void tile_sums_mixe
 struct Packed {
   size_t n = 0, d = 0, n_pad = 0, nc = 0;
   std::vector<double> rows, panels, norms, index;
+  std::vector<double> panel_min;  ///< smallest index in each panel of kLanes rows
   std::vector<double> crows, wrows, cpanels, wpanels;  ///< categorical codes and weights
 };
 
@@ -188,6 +264,10 @@ Packed pack(const MatrixRM& X) {
     p.norms[i] = s;
     p.index[i] = double(i);
   }
+  p.panel_min.assign(p.n_pad / kLanes, -2.0);
+  for (size_t q = 0; q < p.n_pad / kLanes; ++q)
+    p.panel_min[q] = *std::min_element(p.index.begin() + long(q * kLanes),
+                                       p.index.begin() + long((q + 1) * kLanes));
   return p;
 }
 
@@ -231,6 +311,10 @@ std::vector<size_t> subsample(size_t n, size_t k, Rng& rng) {
 
 }  // namespace
 
+namespace detail {
+bool mmd_force_portable(bool on) { return force_portable_flag().exchange(on); }
+}  // namespace detail
+
 double mmd2_from_sums(const double sums[6], size_t m, size_t n, int offset) {
   const double dm = double(m), dn = double(n);
   return sums[offset] / (dm * (dm - 1)) + sums[offset + 1] / (dn * (dn - 1)) -
@@ -243,7 +327,44 @@ void sums_packed(const Packed& px, const Packed& py, double s, size_t tile, int 
                  double out[6]) {
   const size_t d = px.d, nc = px.nc;
   tile = std::max<size_t>(kLanes, tile / kLanes * kLanes);
-  const double inv8s2 = 1.0 / (8.0 * s * s);
+  // The kernels work in base 2: y = -L |a - b|^2 with L = log2(e) / (8 s^2), u = 2^y. Rows
+  // are multiplied by g = sqrt(2L) (A's per tile, B's panels here), so <a', b'> = 2L <a, b>;
+  // squared norms and category weights are multiplied by L.
+  const double L = 1.4426950408889634074 / (8.0 * s * s);
+  const double g = std::sqrt(2.0 * L);
+  auto scaled = [&](const std::vector<double>& v, double f) {
+    std::vector<double> w(v.size());
+    for (size_t i = 0; i < v.size(); ++i) w[i] = v[i] * f;
+    return w;
+  };
+  const std::vector<double> nx = scaled(px.norms, L), ny = scaled(py.norms, L);
+  const std::vector<double> bx = scaled(px.panels, g), by = scaled(py.panels, g);
+  const std::vector<double> wrx = scaled(px.wrows, L), wpx = scaled(px.wpanels, L);
+  const std::vector<double> wry = scaled(py.wrows, L), wpy = scaled(py.wpanels, L);
+  auto norms_of = [&](const Packed* m) { return m == &px ? nx.data() : ny.data(); };
+  // |a - b|^2 <= 2 |a|^2 + 2 |b|^2 (+ the category weights of both rows): when L times that
+  // stays below 1000 for every pair of two matrices, y cannot leave [-1000, rounding] and the
+  // kernels skip the clamp (two comparisons and blends per 8 pairs).
+  auto reach = [&](const Packed& m) {
+    double nmax = 0, wmax = 0;
+    for (size_t i = 0; i < m.n; ++i) {
+      nmax = std::max(nmax, m.norms[i]);
+      double w = 0;
+      for (size_t c = 0; c < m.nc; ++c) w += m.wrows[i * m.nc + c];
+      wmax = std::max(wmax, w);
+    }
+    return 2 * nmax + wmax;
+  };
+  const double reach_x = reach(px), reach_y = reach(py);
+  auto needs_clamp = [&](const Packed& a, const Packed& b) {
+    const double r = (&a == &px ? reach_x : reach_y) + (&b == &px ? reach_x : reach_y);
+    return !(L * r < 900.0);
+  };
+  auto panels_of = [&](const Packed* m) { return m == &px ? bx.data() : by.data(); };
+  auto wrows_of = [&](const Packed* m) { return m == &px ? wrx.data() : wry.data(); };
+  auto wpanels_of = [&](const Packed* m) { return m == &px ? wpx.data() : wpy.data(); };
+  const Exp2Table* table = &exp2_table();  // by pointer: vector arguments change the ABI
+  const bool portable = force_portable_flag().load();
   struct Task {
     const Packed* a;
     const Packed* b;
@@ -258,7 +379,7 @@ void sums_packed(const Packed& px, const Packed& py, double s, size_t tile, int 
   std::vector<double> part(tasks.size() * 2, 0.0);
   std::atomic<size_t> next{0};
   auto work = [&] {
-    std::vector<double> thr;
+    std::vector<double> thr, arows;
     for (;;) {
       const size_t t = next.fetch_add(1);
       if (t >= tasks.size()) break;
@@ -267,19 +388,34 @@ void sums_packed(const Packed& px, const Packed& py, double s, size_t tile, int 
       const size_t ra = (a1 - tk.a0 + kRows - 1) / kRows * kRows;
       thr.assign(ra, 1e300);
       for (size_t i = tk.a0; i < a1; ++i) thr[i - tk.a0] = tk.upper ? double(i) : -1.0;
+      arows.resize(ra * d);
+      for (size_t k = 0; k < ra * d; ++k) arows[k] = tk.a->rows[tk.a0 * d + k] * g;
+      const bool clamp = needs_clamp(*tk.a, *tk.b);
+      TileA ta;
+      ta.rows = arows.data();
+      ta.norms = norms_of(tk.a) + tk.a0;
+      ta.thr = thr.data();
+      ta.n = ra;
+      ta.codes = nc ? &tk.a->crows[tk.a0 * nc] : nullptr;
+      ta.weights = nc ? wrows_of(tk.a) + tk.a0 * nc : nullptr;
       double acc[2] = {0, 0};
       const size_t b_begin = tk.upper ? tk.a0 / kLanes * kLanes : 0;
       for (size_t b0 = b_begin; b0 < tk.b->n; b0 += tile) {
         const size_t b1 = std::min(tk.b->n_pad, b0 + tile);
-        if (nc == 0)
-          tile_sums(&tk.a->rows[tk.a0 * d], &tk.a->norms[tk.a0], thr.data(), ra,
-                    &tk.b->panels[b0 * d], &tk.b->norms[b0], &tk.b->index[b0], b1 - b0, d, inv8s2,
-                    acc);
+        TileB tb;
+        tb.panels = panels_of(tk.b) + b0 * d;
+        tb.norms = norms_of(tk.b) + b0;
+        tb.index = &tk.b->index[b0];
+        tb.gmin = &tk.b->panel_min[b0 / kLanes];
+        tb.n = b1 - b0;
+        tb.codes = nc ? &tk.b->cpanels[b0 * nc] : nullptr;
+        tb.weights = nc ? wpanels_of(tk.b) + b0 * nc : nullptr;
+        if (portable)
+          tile_sums_portable(&ta, &tb, d, nc, clamp, table, acc);
+        else if (nc == 0)
+          tile_sums(&ta, &tb, d, clamp, table, acc);
         else
-          tile_sums_mixed(&tk.a->rows[tk.a0 * d], &tk.a->norms[tk.a0], thr.data(), ra,
-                          &tk.b->panels[b0 * d], &tk.b->norms[b0], &tk.b->index[b0], b1 - b0, d,
-                          &tk.a->crows[tk.a0 * nc], &tk.a->wrows[tk.a0 * nc],
-                          &tk.b->cpanels[b0 * nc], &tk.b->wpanels[b0 * nc], nc, inv8s2, acc);
+          tile_sums_mixed(&ta, &tb, d, nc, clamp, table, acc);
       }
       part[2 * t] = acc[0];
       part[2 * t + 1] = acc[1];

@@ -108,4 +108,10 @@ void mmd_sums_reference(const MatrixRM& X, const MatrixRM& Y, double s, double o
 /// MMD^2_u from the kernel sums (single: offset 0, multi: offset 3).
 double mmd2_from_sums(const double sums[6], size_t m, size_t n, int offset);
 
+namespace detail {
+/// Tests: run the tile kernels compiled for baseline x86-64 (or the build's baseline) instead of
+/// the AVX-512 / AVX2 clone the CPU would get. Returns the previous setting.
+bool mmd_force_portable(bool on);
+}  // namespace detail
+
 }  // namespace rareforge::validation

@@ -27,7 +27,17 @@ MatrixRM random_matrix(size_t n, size_t d, double shift, Rng& rng) {
   return m;
 }
 
+/// Runs the MMD kernels compiled for baseline x86-64 while alive (detail::mmd_force_portable).
+struct PortableMmd {
+  explicit PortableMmd(bool on) : old(detail::mmd_force_portable(on)) {}
+  ~PortableMmd() { detail::mmd_force_portable(old); }
+  bool old;
+};
+
 TEST(Mmd, TiledEqualsBruteForceReference) {
+  for (bool portable : {false, true}) {
+  SCOPED_TRACE(portable ? "portable kernel" : "the CPU's kernel");
+  PortableMmd guard(portable);
   Rng rng(7);
   for (const auto& [m, n, d] :
        {std::tuple<size_t, size_t, size_t>{37, 53, 3}, {120, 90, 11}, {257, 255, 20}, {2, 2, 1}}) {
@@ -51,6 +61,28 @@ TEST(Mmd, TiledEqualsBruteForceReference) {
               << "m=" << m << " n=" << n << " tile=" << tile;
         }
       }
+  }
+  }
+}
+
+TEST(Mmd, FarApartAndOffCentreRowsStayExact) {
+  // Rows far from the origin (the kernels skip their range clamp only when the norms prove it
+  // unneeded) and pairs whose kernel underflows: X near 0 and Y near 200 with s = 1 give
+  // exponents far below the -1000 (base 2) the kernels clamp at, where exp(.) is 0.
+  Rng rng(23);
+  const MatrixRM X = random_matrix(41, 3, 0.0, rng), Y = random_matrix(30, 3, 200.0, rng);
+  const MatrixRM U = random_matrix(37, 4, 100.0, rng), V = random_matrix(29, 4, 100.5, rng);
+  for (bool portable : {false, true}) {
+    PortableMmd guard(portable);
+    for (const auto& [A, B, s] : {std::tuple<const MatrixRM*, const MatrixRM*, double>{&X, &Y, 1.0},
+                                  {&U, &V, median_heuristic(U, V, 2000, rng)}}) {
+      double ref[6], got[6];
+      mmd_sums_reference(*A, *B, s, ref);
+      mmd_sums(*A, *B, s, 16, 2, got);
+      for (int k = 0; k < 6; ++k)
+        EXPECT_NEAR(got[k], ref[k], kRel * std::fabs(ref[k]) + 1e-290)
+            << "portable=" << portable << " s=" << s << " sum " << k;
+    }
   }
 }
 
@@ -101,8 +133,10 @@ TEST(Mmd, MixedRowsEqualTheDenseOneHotSums) {
     const double s = median_heuristic(X.dense, Y.dense, 2000, rng);
     double ref[6];
     mmd_sums_reference(X.dense, Y.dense, s, ref);
+    for (bool portable : {false, true})
     for (size_t tile : {8u, 64u, 4096u})
       for (int threads : {1, 3}) {
+        PortableMmd guard(portable);
         double got[6];
         mmd_sums_mixed(X.rows, Y.rows, w, s, tile, threads, got);
         for (int k = 0; k < 6; ++k)
