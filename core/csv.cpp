@@ -23,6 +23,7 @@
 #include <deque>
 #include <exception>
 #include <limits>
+#include <new>
 #include <string_view>
 #include <thread>
 #include <unordered_map>
@@ -767,6 +768,14 @@ Table read_csv(const std::string& path, const CsvOptions& opt) {
   // Assemble the columns.
   const size_t capacity =
       n_rows + static_cast<size_t>(std::max(0.0, opt.headroom) * static_cast<double>(n_rows));
+  // The room is a request: where the address space is refused, the column is read without it.
+  auto reserve = [&](auto& v) {
+    try {
+      v.reserve(capacity);
+    } catch (const std::bad_alloc&) {
+      v.reserve(n_rows);
+    }
+  };
   std::vector<Column> cols(m);
   parallel_for(m, threads, [&](size_t j) {
     Column& col = cols[j];
@@ -776,7 +785,7 @@ Table read_csv(const std::string& path, const CsvOptions& opt) {
         return;
       }
       std::vector<double> v;
-      v.reserve(capacity);
+      reserve(v);
       for (auto& ch : chunks) {
         v.insert(v.end(), ch.num[j].begin(), ch.num[j].end());
         std::vector<double>().swap(ch.num[j]);
@@ -787,7 +796,7 @@ Table read_csv(const std::string& path, const CsvOptions& opt) {
     std::unordered_map<std::string_view, int32_t> index;
     std::vector<std::string> cats;
     std::vector<int32_t> codes;
-    codes.reserve(capacity);
+    reserve(codes);
     for (auto& ch : chunks) {
       const CatBuilder& cb = ch.cat[j];
       std::vector<int32_t> remap(cb.cats.size());
