@@ -836,8 +836,7 @@ std::vector<BlockResult> run_wave(Search& s, std::vector<Scratch>& ws, size_t qb
       res.checks = r.count->checks;
       for (size_t m = 0; m < r.nb; ++m) needed += static_cast<double>(out.counts[r.q0 + m]);
     }
-    res.excess_rate =
-        (static_cast<double>(res.checks) - needed) / static_cast<double>(r.nb * s.n);
+    res.excess_rate = (static_cast<double>(res.checks) - needed) / static_cast<double>(r.nb * s.n);
   }
   return results;
 }

@@ -85,18 +85,18 @@ __attribute__((always_inline)) inline v8d exp2_neg(v8d y, v8u table) {
 /// One tile's rows of A (row-major, n a multiple of kRows) and of B (packed panels, n a
 /// multiple of kLanes), as tile_body reads them.
 struct TileA {
-  const double* rows = nullptr;     ///< times g
-  const double* norms = nullptr;    ///< squared norms times L
-  const double* thr = nullptr;      ///< pair (i, l) counts when B's index[l] > thr[i]
+  const double* rows = nullptr;   ///< times g
+  const double* norms = nullptr;  ///< squared norms times L
+  const double* thr = nullptr;    ///< pair (i, l) counts when B's index[l] > thr[i]
   size_t n = 0;
   const double* codes = nullptr;    ///< categorical codes, n x nc
   const double* weights = nullptr;  ///< their weights times L
 };
 struct TileB {
-  const double* panels = nullptr;   ///< times g
-  const double* norms = nullptr;    ///< squared norms times L
-  const double* index = nullptr;    ///< row index (padding: -2)
-  const double* gmin = nullptr;     ///< smallest index of each panel
+  const double* panels = nullptr;  ///< times g
+  const double* norms = nullptr;   ///< squared norms times L
+  const double* index = nullptr;   ///< row index (padding: -2)
+  const double* gmin = nullptr;    ///< smallest index of each panel
   size_t n = 0;
   const double* codes = nullptr;    ///< categorical codes in panels (panel q, column c, lane l
   const double* weights = nullptr;  ///< at q * nc + c * kLanes + l), weights times L
@@ -117,8 +117,8 @@ template <bool kCategorical, bool kClamp>
 __attribute__((always_inline)) inline void tile_body(const TileA& ta, const TileB& tb, size_t d,
                                                      size_t nc, v8u table, double out[2]) {
   const double *A = ta.rows, *na = ta.norms, *thr = ta.thr, *ca = ta.codes, *wa = ta.weights;
-  const double *Bp = tb.panels, *nb = tb.norms, *gb = tb.index, *gmin = tb.gmin,
-               *cb = tb.codes, *wb = tb.weights;
+  const double *Bp = tb.panels, *nb = tb.norms, *gb = tb.index, *gmin = tb.gmin, *cb = tb.codes,
+               *wb = tb.weights;
   const size_t ra = ta.n, rb = tb.n;
   v8d s1 = {0}, sm = {0};
   const v8d zero = {0}, lo = zero - 1000.0;
@@ -188,8 +188,7 @@ __attribute__((always_inline)) inline void tile_body_any(const TileA& a, const T
 }
 
 __attribute__((target_clones("avx512f", "avx2", "default"))) void tile_sums(
-    const TileA* a, const TileB* b, size_t d, bool clamp, const Exp2Table* table,
-    double out[2]) {
+    const TileA* a, const TileB* b, size_t d, bool clamp, const Exp2Table* table, double out[2]) {
   tile_body_any<false>(*a, *b, d, 0, clamp, table->bits, out);
 }
 

@@ -36,32 +36,34 @@ struct PortableMmd {
 
 TEST(Mmd, TiledEqualsBruteForceReference) {
   for (bool portable : {false, true}) {
-  SCOPED_TRACE(portable ? "portable kernel" : "the CPU's kernel");
-  PortableMmd guard(portable);
-  Rng rng(7);
-  for (const auto& [m, n, d] :
-       {std::tuple<size_t, size_t, size_t>{37, 53, 3}, {120, 90, 11}, {257, 255, 20}, {2, 2, 1}}) {
-    const MatrixRM X = random_matrix(m, d, 0.0, rng), Y = random_matrix(n, d, 0.4, rng);
-    const double s = median_heuristic(X, Y, 2000, rng);
-    double ref[6];
-    mmd_sums_reference(X, Y, s, ref);
-    for (size_t tile : {8u, 24u, 64u, 256u, 4096u})
-      for (int threads : {1, 3}) {
-        double got[6];
-        mmd_sums(X, Y, s, tile, threads, got);
-        for (int k = 0; k < 6; ++k)
-          EXPECT_NEAR(got[k], ref[k], kRel * std::fabs(ref[k]))
-              << "m=" << m << " n=" << n << " d=" << d << " tile=" << tile << " sum " << k;
-        for (int off : {0, 3}) {
-          const double want = mmd2_from_sums(ref, m, n, off);
-          const double have = mmd2_from_sums(got, m, n, off);
-          // MMD^2 is a difference of sums: bound its error by the sums' size.
-          EXPECT_NEAR(have, want,
-                      1e-11 * (std::fabs(ref[off]) + std::fabs(ref[off + 2])) / double(m * m))
-              << "m=" << m << " n=" << n << " tile=" << tile;
+    SCOPED_TRACE(portable ? "portable kernel" : "the CPU's kernel");
+    PortableMmd guard(portable);
+    Rng rng(7);
+    for (const auto& [m, n, d] : {std::tuple<size_t, size_t, size_t>{37, 53, 3},
+                                  {120, 90, 11},
+                                  {257, 255, 20},
+                                  {2, 2, 1}}) {
+      const MatrixRM X = random_matrix(m, d, 0.0, rng), Y = random_matrix(n, d, 0.4, rng);
+      const double s = median_heuristic(X, Y, 2000, rng);
+      double ref[6];
+      mmd_sums_reference(X, Y, s, ref);
+      for (size_t tile : {8u, 24u, 64u, 256u, 4096u})
+        for (int threads : {1, 3}) {
+          double got[6];
+          mmd_sums(X, Y, s, tile, threads, got);
+          for (int k = 0; k < 6; ++k)
+            EXPECT_NEAR(got[k], ref[k], kRel * std::fabs(ref[k]))
+                << "m=" << m << " n=" << n << " d=" << d << " tile=" << tile << " sum " << k;
+          for (int off : {0, 3}) {
+            const double want = mmd2_from_sums(ref, m, n, off);
+            const double have = mmd2_from_sums(got, m, n, off);
+            // MMD^2 is a difference of sums: bound its error by the sums' size.
+            EXPECT_NEAR(have, want,
+                        1e-11 * (std::fabs(ref[off]) + std::fabs(ref[off + 2])) / double(m * m))
+                << "m=" << m << " n=" << n << " tile=" << tile;
+          }
         }
-      }
-  }
+    }
   }
 }
 
@@ -134,15 +136,15 @@ TEST(Mmd, MixedRowsEqualTheDenseOneHotSums) {
     double ref[6];
     mmd_sums_reference(X.dense, Y.dense, s, ref);
     for (bool portable : {false, true})
-    for (size_t tile : {8u, 64u, 4096u})
-      for (int threads : {1, 3}) {
-        PortableMmd guard(portable);
-        double got[6];
-        mmd_sums_mixed(X.rows, Y.rows, w, s, tile, threads, got);
-        for (int k = 0; k < 6; ++k)
-          EXPECT_NEAR(got[k], ref[k], kRel * std::fabs(ref[k]))
-              << "m=" << m << " n=" << n << " tile=" << tile << " sum " << k;
-      }
+      for (size_t tile : {8u, 64u, 4096u})
+        for (int threads : {1, 3}) {
+          PortableMmd guard(portable);
+          double got[6];
+          mmd_sums_mixed(X.rows, Y.rows, w, s, tile, threads, got);
+          for (int k = 0; k < 6; ++k)
+            EXPECT_NEAR(got[k], ref[k], kRel * std::fabs(ref[k]))
+                << "m=" << m << " n=" << n << " tile=" << tile << " sum " << k;
+        }
     // Through mmd(): the mixed rows give the dense rows' answer.
     MmdOptions dense_opt, mixed_opt;
     dense_opt.permutations = mixed_opt.permutations = 30;
