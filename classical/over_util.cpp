@@ -420,16 +420,22 @@ void OverOutput::interpolate_local(const Range& r, const std::vector<size_t>& co
   RF_CHECK(static_cast<size_t>(space.cols()) >= cols.size(), "space has {} columns for {}",
            space.cols(), cols.size());
   const double* g = out_.provenance().gap.data() + r.begin;
-  const double* x = space.data();
-  const size_t w = static_cast<size_t>(space.cols());
+  // The columns of `space` one after another: a column pass then gathers from one contiguous
+  // array (the class's values of that column) instead of from every row.
+  const size_t rows = static_cast<size_t>(space.rows());
+  std::vector<double> xt(rows * cols.size());
+  for (size_t i = 0; i < rows; ++i)
+    for (size_t q = 0; q < cols.size(); ++q)
+      xt[q * rows + i] = space(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(q));
   const size_t block = 8192;
   parallel_for((r.n + block - 1) / block, threads, [&](size_t b) {
     const size_t lo = b * block, hi = std::min(r.n, lo + block);
     for (size_t q = 0; q < cols.size(); ++q) {
+      const double* x = xt.data() + q * rows;
       double* y = out_.column(cols[q]).num.data() + r.begin;
       for (size_t i = lo; i < hi; ++i) {
-        const double a = x[static_cast<size_t>(a_local[i]) * w + q];
-        y[i] = a + g[i] * (x[static_cast<size_t>(b_local[i]) * w + q] - a);
+        const double a = x[a_local[i]];
+        y[i] = a + g[i] * (x[b_local[i]] - a);
       }
     }
   });
