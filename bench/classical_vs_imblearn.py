@@ -13,7 +13,9 @@ writes them as CSV into --dir (kept and reused between runs), then for every met
   * rareforge's resample() alone in a fresh bench_classical process (same accounting: peak RSS
     of the process, including the loaded table),
   * the whole CLI: `rareforge resample DATA --method M --out X.csv` (read + resample + write),
-and prints seconds, peak MiB and the ratio imbalanced-learn / rareforge (in-memory).
+and prints seconds, peak MiB and the ratio imbalanced-learn / rareforge (in-memory). With
+--repeat N each side runs N times per method (fresh processes) and the fastest run counts, wall
+and CPU separately.
 
 Both sides report wall seconds and CPU seconds (user + system, all threads) of the call alone;
 on a machine shared with other work the CPU seconds are the steadier figure.
@@ -127,6 +129,9 @@ def main():
                     help="where the CSV data sets are written (reused)")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--threads", type=int, default=0, help="rareforge threads (0 = all cores)")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="runs per method and side, each in a fresh process; the fastest counts "
+                         "(wall and CPU separately), for machines whose timings vary")
     ap.add_argument("--imblearn-rows", type=int, default=0,
                     help="run imbalanced-learn's slow methods (exponent 2) on this many rows and "
                     "extrapolate (0 = full size)")
@@ -175,9 +180,11 @@ def main():
         path = paths[ds]
         r = {"method": name, "spec": spec, "rows": rows, "minority": minority}
         # rareforge, in memory (fresh process per method so the peak is this method's).
-        rf = run_json([bench, path, "--method", spec, "--threads", str(args.threads)], 7200)[0]
-        r.update(rf_s=rf["seconds"], rf_cpu=rf["cpu_seconds"], rf_mib=rf["peak_mib"],
-                 rf_rows_out=rf["rows_out"])
+        runs = [run_json([bench, path, "--method", spec, "--threads", str(args.threads)], 7200)[0]
+                for _ in range(max(1, args.repeat))]
+        rf = runs[0]
+        r.update(rf_s=min(x["seconds"] for x in runs), rf_cpu=min(x["cpu_seconds"] for x in runs),
+                 rf_mib=max(x["peak_mib"] for x in runs), rf_rows_out=rf["rows_out"])
         if not args.skip_cli and with_imb:  # (the rareforge-only runs are long: no CLI run)
             out = os.path.join(args.dir, f"out_{spec}_{ds}.csv")
             t0 = time.perf_counter()
@@ -189,8 +196,11 @@ def main():
             n = rows
             if args.imblearn_rows and expo >= 2 and args.imblearn_rows < rows:
                 n = args.imblearn_rows
-            im = run_json([sys.executable, "-c", IMBLEARN_RUNNER, path, cls, str(n)], 4 * 3600,
-                          imb_env)[0]
+            ims = [run_json([sys.executable, "-c", IMBLEARN_RUNNER, path, cls, str(n)], 4 * 3600,
+                            imb_env)[0] for _ in range(max(1, args.repeat))]
+            im = dict(ims[0], seconds=min(x["seconds"] for x in ims),
+                      cpu_seconds=min(x["cpu_seconds"] for x in ims),
+                      peak_mib=max(x["peak_mib"] for x in ims))
             scale = (rows / n) ** expo
             r.update(imb_s=im["seconds"] * scale, imb_cpu=im["cpu_seconds"] * scale,
                      imb_mib=im["peak_mib"], imb_rows_out=im["rows_out"], imb_rows=n,
@@ -228,7 +238,7 @@ def main():
     print("seconds: fit_resample() / resample() alone, data already in memory (wall; cpu = user + "
           "system of all threads); MiB: peak RSS (VmHWM) of the process (includes the loaded data); CLI s: "
           "`rareforge resample` wall time including CSV read and write; ratio = imblearn / "
-          "rareforge.")
+          f"rareforge; fastest of {max(1, args.repeat)} run(s) per side.")
 
 
 if __name__ == "__main__":
