@@ -89,6 +89,8 @@ SamplingPlan plan_over(const Table& t, const SamplingRequest& req) {
 
 std::vector<std::vector<int64_t>> rows_by_class(const Table& t) {
   std::vector<std::vector<int64_t>> rows(t.n_classes());
+  const std::vector<int64_t> counts = t.class_counts();  // sized once: no regrowth
+  for (size_t c = 0; c < rows.size(); ++c) rows[c].reserve(static_cast<size_t>(counts[c]));
   const auto& y = t.labels();
   for (size_t i = 0; i < y.size(); ++i)
     if (y[i] >= 0) rows[y[i]].push_back(static_cast<int64_t>(i));
