@@ -1221,29 +1221,58 @@ static void run_search(const Problem& p, const Output& out) {
   RF_CHECK(s.n > 0, "brute force needs reference rows");
   const size_t d = s.d;
 
-  // Centre; the largest |centred value| sets the float scale and the int8 step.
-  s.mean.assign(d, 0.0);
-  for (size_t i = 0; i < s.n; ++i) {
-    const double* x = s.ref_row(i);
-    for (size_t j = 0; j < d; ++j) s.mean[j] += x[j];
-  }
-  for (double& m : s.mean) m /= static_cast<double>(s.n);
-  constexpr size_t kRowChunk = 8192;
-  auto max_abs = [&](size_t rows, auto&& row_of) {
-    const size_t n_chunks = (rows + kRowChunk - 1) / kRowChunk;
-    std::vector<double> part(n_chunks, 0.0);
-    parallel_for(n_chunks, p.threads, [&](size_t c, int) {
-      double mx = 0.0;
-      for (size_t i = c * kRowChunk; i < std::min(rows, (c + 1) * kRowChunk); ++i) {
-        const double* x = row_of(i);
-        for (size_t j = 0; j < d; ++j) mx = std::max(mx, std::fabs(x[j] - s.mean[j]));
-      }
-      part[c] = mx;
-    });
-    return part.empty() ? 0.0 : *std::max_element(part.begin(), part.end());
+  // Centre; the largest |centred value| sets the float scale and the int8 step. One parallel
+  // pass over the reference gives each column's sum, minimum and maximum (chunks merged in
+  // order: the same mean for any thread count), and max |x - mean| is taken at the extremes
+  // (rounding is monotonic, so that is the largest over all rows); the queries give their own
+  // extremes.
+  struct Extremes {
+    std::vector<double> lo, hi, sum;
   };
-  s.max_abs = std::max(max_abs(s.n, [&](size_t i) { return s.ref_row(i); }),
-                       max_abs(s.nq, [&](size_t i) { return p.query_row(i); }));
+  constexpr size_t kRowChunk = 8192;
+  auto extremes = [&](size_t rows, auto&& row_of) {
+    const size_t n_chunks = (rows + kRowChunk - 1) / kRowChunk;
+    const double inf = std::numeric_limits<double>::infinity();
+    std::vector<Extremes> part(n_chunks);
+    parallel_for(n_chunks, p.threads, [&](size_t c, int) {
+      Extremes& x = part[c];
+      x.lo.assign(d, inf);
+      x.hi.assign(d, -inf);
+      x.sum.assign(d, 0.0);
+      for (size_t i = c * kRowChunk; i < std::min(rows, (c + 1) * kRowChunk); ++i) {
+        const double* r = row_of(i);
+        for (size_t j = 0; j < d; ++j) {
+          x.lo[j] = std::min(x.lo[j], r[j]);
+          x.hi[j] = std::max(x.hi[j], r[j]);
+          x.sum[j] += r[j];
+        }
+      }
+    });
+    Extremes all;
+    all.lo.assign(d, inf);
+    all.hi.assign(d, -inf);
+    all.sum.assign(d, 0.0);
+    for (const Extremes& x : part)
+      for (size_t j = 0; j < d; ++j) {
+        all.lo[j] = std::min(all.lo[j], x.lo[j]);
+        all.hi[j] = std::max(all.hi[j], x.hi[j]);
+        all.sum[j] += x.sum[j];
+      }
+    return all;
+  };
+  const Extremes ref = extremes(s.n, [&](size_t i) { return s.ref_row(i); });
+  s.mean.assign(d, 0.0);
+  for (size_t j = 0; j < d; ++j) s.mean[j] = ref.sum[j] / static_cast<double>(s.n);
+  auto widest = [&](const Extremes& x) {
+    double mx = 0.0;
+    for (size_t j = 0; j < d; ++j)
+      mx = std::max({mx, std::fabs(x.lo[j] - s.mean[j]), std::fabs(x.hi[j] - s.mean[j])});
+    return mx;
+  };
+  s.max_abs = widest(ref);
+  if (s.nq > 0)
+    s.max_abs =
+        std::max(s.max_abs, widest(extremes(s.nq, [&](size_t i) { return p.query_row(i); })));
 
   int e = 0;
   if (s.max_abs > 0) std::frexp(s.max_abs, &e);
