@@ -1,4 +1,5 @@
 // The "rareforge.table" HDF5 layout (docs/FORMAT.md): read_hdf5 / write_hdf5 of core/io.h.
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -52,7 +53,7 @@ void check_strings(const std::string& path, const std::string& col,
 }
 
 Column read_column(const std::string& path, const h5::Group& columns, const std::string& link,
-                   int64_t n_rows) {
+                   int64_t n_rows, size_t capacity) {
   const h5::Dataset d = columns.open_dataset(link);
   const std::string name = d.has_attr("name") ? d.attr_str("name") : link;
   RF_CHECK_INPUT(d.rank() == 1, "{}: column '{}' ({}) is not one-dimensional", path, name,
@@ -71,7 +72,7 @@ Column read_column(const std::string& path, const h5::Group& columns, const std:
     for (const auto& c : cats)
       RF_CHECK_INPUT(seen.insert(c).second, "{}: column '{}' lists category '{}' twice", path, name,
                      c);
-    std::vector<int32_t> codes = d.read_i32();
+    std::vector<int32_t> codes = d.read_i32(capacity);
     const int32_t n_cats = static_cast<int32_t>(cats.size());
     for (size_t i = 0; i < codes.size(); ++i)
       RF_CHECK_INPUT(codes[i] >= -1 && codes[i] < n_cats,
@@ -84,7 +85,7 @@ Column read_column(const std::string& path, const h5::Group& columns, const std:
                  "{}: column '{}' ({}) is neither numeric nor integer codes with a `categories` "
                  "attribute",
                  path, name, d.path());
-  return Column::numeric(name, d.read_f64());
+  return Column::numeric(name, d.read_f64(capacity));
 }
 
 Provenance read_provenance(const std::string& path, const h5::Group& g, int64_t n_rows) {
@@ -130,7 +131,8 @@ Provenance read_provenance(const std::string& path, const h5::Group& g, int64_t 
   return p;
 }
 
-Table read_table_group(const std::string& path, const h5::File& f, const std::string& target) {
+Table read_table_group(const std::string& path, const h5::File& f, const std::string& target,
+                       double headroom) {
   const bool is_table = f.has_group("table") && [&] {
     const h5::Group t = f.open_group("table");
     return t.has_attr("format") && t.attr_type("format") == h5::TypeClass::kString &&
@@ -154,7 +156,10 @@ Table read_table_group(const std::string& path, const h5::File& f, const std::st
   if (t.has("columns")) {
     const h5::Group cols = t.open_group("columns");
     for (const std::string& link : cols.links()) {
-      Column c = read_column(path, cols, link, n_rows);
+      const auto rows = static_cast<size_t>(n_rows);
+      Column c = read_column(path, cols, link, n_rows,
+                             rows + static_cast<size_t>(std::max(0.0, headroom) *
+                                                        static_cast<double>(rows)));
       RF_CHECK_INPUT(table.index_of(c.name()) < 0, "{}: column '{}' appears twice", path, c.name());
       table.add_column(std::move(c));
     }
@@ -190,7 +195,7 @@ Table read_table_group(const std::string& path, const h5::File& f, const std::st
 
 }  // namespace
 
-Table read_hdf5(const std::string& path, const std::string& target) {
+Table read_hdf5(const std::string& path, const std::string& target, double headroom) {
   std::error_code ec;
   const auto st = std::filesystem::status(path, ec);
   RF_CHECK_INPUT(std::filesystem::exists(st), "cannot read '{}': no such file", path);
@@ -208,7 +213,7 @@ Table read_hdf5(const std::string& path, const std::string& target) {
     }
   }();
   try {
-    Table t = read_table_group(path, f, target);
+    Table t = read_table_group(path, f, target, headroom);
     f.close();
     return t;
   } catch (const h5::H5Error& e) {

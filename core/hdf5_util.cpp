@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <fstream>
+#include <new>
 #include <type_traits>
 
 namespace rareforge::h5 {
@@ -132,13 +133,21 @@ struct Source {
 };
 
 template <class T>
-std::vector<T> read_numbers(const Source& src, hid_t mem_type) {
+std::vector<T> read_numbers(const Source& src, hid_t mem_type, size_t capacity = 0) {
   const Handle type = src.type();
   const TypeClass c = classify(type.id());
   if (c != TypeClass::kInteger && c != TypeClass::kFloat)
     throw H5Error(src.what + " is " + to_string(c) + ", expected numbers");
   const Handle space = src.space();
-  std::vector<T> out(space_size(space.id(), "cannot get size of " + src.what));
+  const size_t n = space_size(space.id(), "cannot get size of " + src.what);
+  std::vector<T> out;
+  if (capacity > n) {
+    try {
+      out.reserve(capacity);
+    } catch (const std::bad_alloc&) {
+    }
+  }
+  out.resize(n);
   if (!out.empty()) src.read(mem_type, out.data());
   return out;
 }
@@ -394,14 +403,14 @@ TypeClass Dataset::type_class() const {
   return classify(t.id());
 }
 
-std::vector<double> Dataset::read_f64() const {
+std::vector<double> Dataset::read_f64(size_t capacity) const {
   quiet_errors();
-  return read_numbers<double>(Source{id(), false, path_}, H5T_NATIVE_DOUBLE);
+  return read_numbers<double>(Source{id(), false, path_}, H5T_NATIVE_DOUBLE, capacity);
 }
 
-std::vector<int32_t> Dataset::read_i32() const {
+std::vector<int32_t> Dataset::read_i32(size_t capacity) const {
   quiet_errors();
-  return read_numbers<int32_t>(Source{id(), false, path_}, H5T_NATIVE_INT32);
+  return read_numbers<int32_t>(Source{id(), false, path_}, H5T_NATIVE_INT32, capacity);
 }
 
 std::vector<int64_t> Dataset::read_i64() const {

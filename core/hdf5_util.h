@@ -122,9 +122,11 @@ class Dataset : public Object {
   size_t size() const;
   TypeClass type_class() const;
 
-  // Read every element, converting to the requested type (as for attributes).
-  std::vector<double> read_f64() const;
-  std::vector<int32_t> read_i32() const;
+  // Read every element, converting to the requested type (as for attributes). `capacity`
+  // reserves room for at least that many elements (rows appended later; a request: refused
+  // address space gives the exact size).
+  std::vector<double> read_f64(size_t capacity = 0) const;
+  std::vector<int32_t> read_i32(size_t capacity = 0) const;
   std::vector<int64_t> read_i64() const;
   std::vector<uint8_t> read_u8() const;
   std::vector<std::string> read_strings() const;

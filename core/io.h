@@ -27,7 +27,8 @@ struct CsvOptions {
   /// Room for rows added later, as a fraction of the rows read: each column's capacity is
   /// rows x (1 + headroom), so a sampler handed the table (resample_owned) appends its rows in
   /// place instead of copying every column. Address space only: the spare pages are not
-  /// touched, so they add nothing to the resident set until rows are written there.
+  /// touched, so they add nothing to the resident set until rows are written there. read_table
+  /// gives HDF5 input the same room.
   double headroom = 0.0;
 };
 
@@ -67,8 +68,9 @@ Table read_csv(const std::string& path, const CsvOptions& opt = {});
 void write_csv(const Table& table, const std::string& path);
 
 /// Read the HDF5 layout of DESIGN.md ("rareforge.table"). Throws InputError for a file that is
-/// missing, corrupt, or not a rareforge table. `target` overrides the stored target when given.
-Table read_hdf5(const std::string& path, const std::string& target = "");
+/// missing, corrupt, or not a rareforge table. `target` overrides the stored target when given;
+/// `headroom` leaves room for rows in each column, as CsvOptions::headroom.
+Table read_hdf5(const std::string& path, const std::string& target = "", double headroom = 0.0);
 
 /// Write the HDF5 layout ("rareforge.table", version 1), provenance included.
 void write_hdf5(const Table& table, const std::string& path);

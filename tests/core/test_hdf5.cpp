@@ -94,6 +94,22 @@ TEST(Hdf5Table, RoundTripKeepsValuesBitForBit) {
   EXPECT_EQ(dir.n_entries(), 1u);  // no temporary file left
 }
 
+TEST(Hdf5Table, HeadroomReservesRoomForRowsWithoutChangingTheTable) {
+  TempDir dir;
+  const Table t = sample_table();
+  write_hdf5(t, dir.file("t.h5"));
+  const Table r = read_hdf5(dir.file("t.h5"), "", 2.0);
+  expect_same_tables(t, r);
+  for (const Column& c : r.columns())
+    EXPECT_GE(c.is_numeric() ? c.num.capacity() : c.codes.capacity(), 3 * t.n_rows()) << c.name();
+  // read_table passes CsvOptions::headroom on to HDF5 input.
+  CsvOptions o;
+  o.headroom = 1.0;
+  const Table q = read_table(dir.file("t.h5"), o);
+  expect_same_tables(t, q);
+  EXPECT_GE(q.column(0).num.capacity(), 2 * t.n_rows());
+}
+
 TEST(Hdf5Table, SameTableGivesByteIdenticalFilesAcrossSeconds) {
   // HDF5 stamps object headers with modification times unless told not to; a file written a
   // second later must still be byte-identical (same seed, same input => same output).
