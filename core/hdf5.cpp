@@ -155,11 +155,11 @@ Table read_table_group(const std::string& path, const h5::File& f, const std::st
   Table table;
   if (t.has("columns")) {
     const h5::Group cols = t.open_group("columns");
+    const auto rows = static_cast<size_t>(n_rows);
+    const size_t capacity =
+        rows + static_cast<size_t>(std::max(0.0, headroom) * static_cast<double>(rows));
     for (const std::string& link : cols.links()) {
-      const auto rows = static_cast<size_t>(n_rows);
-      Column c = read_column(path, cols, link, n_rows,
-                             rows + static_cast<size_t>(std::max(0.0, headroom) *
-                                                        static_cast<double>(rows)));
+      Column c = read_column(path, cols, link, n_rows, capacity);
       RF_CHECK_INPUT(table.index_of(c.name()) < 0, "{}: column '{}' appears twice", path, c.name());
       table.add_column(std::move(c));
     }
