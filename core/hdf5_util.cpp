@@ -6,6 +6,7 @@
 #include <cstring>
 #include <fstream>
 #include <new>
+#include <stdexcept>
 #include <type_traits>
 
 namespace rareforge::h5 {
@@ -145,6 +146,7 @@ std::vector<T> read_numbers(const Source& src, hid_t mem_type, size_t capacity =
     try {
       out.reserve(capacity);
     } catch (const std::bad_alloc&) {
+    } catch (const std::length_error&) {  // room beyond max_size(): none
     }
   }
   out.resize(n);
