@@ -323,25 +323,9 @@ double mmd2_from_sums(const double sums[6], size_t m, size_t n, int offset) {
 
 namespace {
 
-void sums_packed(const Packed& px, const Packed& py, double s, size_t tile, int threads,
-                 double out[6]) {
+void sums_packed(Packed px, Packed py, double s, size_t tile, int threads, double out[6]) {
   const size_t d = px.d, nc = px.nc;
   tile = std::max<size_t>(kLanes, tile / kLanes * kLanes);
-  // The kernels work in base 2: y = -L |a - b|^2 with L = log2(e) / (8 s^2), u = 2^y. Rows
-  // are multiplied by g = sqrt(2L) (A's per tile, B's panels here), so <a', b'> = 2L <a, b>;
-  // squared norms and category weights are multiplied by L.
-  const double L = 1.4426950408889634074 / (8.0 * s * s);
-  const double g = std::sqrt(2.0 * L);
-  auto scaled = [&](const std::vector<double>& v, double f) {
-    std::vector<double> w(v.size());
-    for (size_t i = 0; i < v.size(); ++i) w[i] = v[i] * f;
-    return w;
-  };
-  const std::vector<double> nx = scaled(px.norms, L), ny = scaled(py.norms, L);
-  const std::vector<double> bx = scaled(px.panels, g), by = scaled(py.panels, g);
-  const std::vector<double> wrx = scaled(px.wrows, L), wpx = scaled(px.wpanels, L);
-  const std::vector<double> wry = scaled(py.wrows, L), wpy = scaled(py.wpanels, L);
-  auto norms_of = [&](const Packed* m) { return m == &px ? nx.data() : ny.data(); };
   // |a - b|^2 <= 2 |a|^2 + 2 |b|^2 (+ the category weights of both rows): when L times that
   // stays below 1000 for every pair of two matrices, y cannot leave [-1000, rounding] and the
   // kernels skip the clamp (two comparisons and blends per 8 pairs).
@@ -356,13 +340,22 @@ void sums_packed(const Packed& px, const Packed& py, double s, size_t tile, int 
     return 2 * nmax + wmax;
   };
   const double reach_x = reach(px), reach_y = reach(py);
+  // The kernels work in base 2: y = -L |a - b|^2 with L = log2(e) / (8 s^2), u = 2^y. Rows and
+  // panels are multiplied by g = sqrt(2L), so <a', b'> = 2L <a, b>; squared norms and category
+  // weights by L (in place: the packed copies are this function's own).
+  const double L = 1.4426950408889634074 / (8.0 * s * s);
+  const double g = std::sqrt(2.0 * L);
+  for (Packed* m : {&px, &py}) {
+    for (double& v : m->rows) v *= g;
+    for (double& v : m->panels) v *= g;
+    for (double& v : m->norms) v *= L;
+    for (double& v : m->wrows) v *= L;
+    for (double& v : m->wpanels) v *= L;
+  }
   auto needs_clamp = [&](const Packed& a, const Packed& b) {
     const double r = (&a == &px ? reach_x : reach_y) + (&b == &px ? reach_x : reach_y);
     return !(L * r < 900.0);
   };
-  auto panels_of = [&](const Packed* m) { return m == &px ? bx.data() : by.data(); };
-  auto wrows_of = [&](const Packed* m) { return m == &px ? wrx.data() : wry.data(); };
-  auto wpanels_of = [&](const Packed* m) { return m == &px ? wpx.data() : wpy.data(); };
   const Exp2Table* table = &exp2_table();  // by pointer: vector arguments change the ABI
   const bool portable = force_portable_flag().load();
   struct Task {
@@ -379,7 +372,7 @@ void sums_packed(const Packed& px, const Packed& py, double s, size_t tile, int 
   std::vector<double> part(tasks.size() * 2, 0.0);
   std::atomic<size_t> next{0};
   auto work = [&] {
-    std::vector<double> thr, arows;
+    std::vector<double> thr;
     for (;;) {
       const size_t t = next.fetch_add(1);
       if (t >= tasks.size()) break;
@@ -388,28 +381,26 @@ void sums_packed(const Packed& px, const Packed& py, double s, size_t tile, int 
       const size_t ra = (a1 - tk.a0 + kRows - 1) / kRows * kRows;
       thr.assign(ra, 1e300);
       for (size_t i = tk.a0; i < a1; ++i) thr[i - tk.a0] = tk.upper ? double(i) : -1.0;
-      arows.resize(ra * d);
-      for (size_t k = 0; k < ra * d; ++k) arows[k] = tk.a->rows[tk.a0 * d + k] * g;
       const bool clamp = needs_clamp(*tk.a, *tk.b);
       TileA ta;
-      ta.rows = arows.data();
-      ta.norms = norms_of(tk.a) + tk.a0;
+      ta.rows = &tk.a->rows[tk.a0 * d];
+      ta.norms = &tk.a->norms[tk.a0];
       ta.thr = thr.data();
       ta.n = ra;
       ta.codes = nc ? &tk.a->crows[tk.a0 * nc] : nullptr;
-      ta.weights = nc ? wrows_of(tk.a) + tk.a0 * nc : nullptr;
+      ta.weights = nc ? &tk.a->wrows[tk.a0 * nc] : nullptr;
       double acc[2] = {0, 0};
       const size_t b_begin = tk.upper ? tk.a0 / kLanes * kLanes : 0;
       for (size_t b0 = b_begin; b0 < tk.b->n; b0 += tile) {
         const size_t b1 = std::min(tk.b->n_pad, b0 + tile);
         TileB tb;
-        tb.panels = panels_of(tk.b) + b0 * d;
-        tb.norms = norms_of(tk.b) + b0;
+        tb.panels = &tk.b->panels[b0 * d];
+        tb.norms = &tk.b->norms[b0];
         tb.index = &tk.b->index[b0];
         tb.gmin = &tk.b->panel_min[b0 / kLanes];
         tb.n = b1 - b0;
         tb.codes = nc ? &tk.b->cpanels[b0 * nc] : nullptr;
-        tb.weights = nc ? wpanels_of(tk.b) + b0 * nc : nullptr;
+        tb.weights = nc ? &tk.b->wpanels[b0 * nc] : nullptr;
         if (portable)
           tile_sums_portable(&ta, &tb, d, nc, clamp, table, acc);
         else if (nc == 0)
