@@ -24,6 +24,7 @@
 #include <exception>
 #include <limits>
 #include <new>
+#include <stdexcept>
 #include <string_view>
 #include <thread>
 #include <unordered_map>
@@ -773,6 +774,8 @@ Table read_csv(const std::string& path, const CsvOptions& opt) {
     try {
       v.reserve(capacity);
     } catch (const std::bad_alloc&) {
+      v.reserve(n_rows);
+    } catch (const std::length_error&) {  // room beyond max_size(): none
       v.reserve(n_rows);
     }
   };
