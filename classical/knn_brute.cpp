@@ -36,10 +36,10 @@
 // wave runs over tiles of panels that fit in L2, every block of the wave screening a tile before
 // the next (so the tile is read from memory once per wave, not once per block), and within a
 // tile micro-blocks of 8 (AVX-512), 6 (AVX2) or 2 (portable) queries keep their accumulators in
-// registers. Pairs that pass are re-ranked in batches (HitSink) after
-// prefetching their rows. self_query on the int8 screen screens each unordered pair once (the
-// self-join below). Memory: the packed reference (n x d floats, or n x d bytes for int8) plus
-// per-thread block buffers (the self-join: a few int32 per row); never n_queries x n.
+// registers. Pairs that pass are re-ranked in batches (HitSink) after prefetching their rows.
+// self_query on the int8 screen screens each unordered pair once (the self-join below).
+// Memory: the packed reference (n x d floats, or n x d bytes for int8) plus per-thread block
+// buffers (the self-join: a few int32 per row); never n_queries x n.
 //
 // Order: the self-join runs on a copy of the rows in a kd-style spatial order, and 1,024 or
 // more queries are searched in such an order, so that rows searched together are near one
