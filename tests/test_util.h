@@ -1,6 +1,7 @@
 // Helpers shared by the tests: temporary directories, running the CLI, writing small files.
 #pragma once
 
+#include <ftw.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,9 +26,18 @@ class TempDir {
     if (!p) throw std::runtime_error("mkdtemp failed");
     path_ = p;
   }
+  // Removed with POSIX nftw, not std::filesystem::remove_all: PyTorch's pip LibTorch (2.11)
+  // exports its own copy of remove_all, which a test program linked to it calls instead of
+  // libstdc++'s, and that copy jumps to address 0 (seen on the GPU machine). The CLI is not
+  // affected: it loads LibTorch inside a module opened with RTLD_LOCAL.
   ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
+    nftw(
+        path_.c_str(),
+        [](const char* p, const struct stat*, int, struct FTW*) {
+          std::remove(p);
+          return 0;
+        },
+        16, FTW_DEPTH | FTW_PHYS);
   }
   std::string file(const std::string& name) const { return (path_ / name).string(); }
   const std::filesystem::path& path() const { return path_; }
