@@ -49,12 +49,14 @@ void Progress::note(const std::string& text) {
 }
 
 void Progress::maybe_draw(bool force) {
-  if (quiet_ || (!tty_ && !force)) return;
+  if (quiet_) return;
   const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
                           std::chrono::steady_clock::now() - start_)
                           .count();
   int64_t last = last_draw_ns_.load(std::memory_order_relaxed);
-  if (!force && now - last < 200'000'000) return;
+  // A terminal line is redrawn in place up to five times a second; a log (stderr not a terminal)
+  // gets a new line every ten seconds, so long work in a batch job still shows its ETA.
+  if (!force && now - last < (tty_ ? 200'000'000 : 10'000'000'000)) return;
   if (!force && !last_draw_ns_.compare_exchange_strong(last, now)) return;
   std::lock_guard<std::mutex> lock(mu_);
   const uint64_t done = done_.load(std::memory_order_relaxed);

@@ -12,6 +12,8 @@
 #   issue 6: MMD^2 and DCR at 100,000 x 100,000 x 20 on the GPU (goal: <= 10 s), with the CPU
 #            figures of the same machine beside them
 # DEVICE=cpu and SCALE=small run the same steps on a CPU in a few minutes (to check the script).
+# END_AT (seconds since the epoch) caps the whole run: each step's limit shrinks to what is left,
+# and a step with under 15 s left is skipped; the steps run most important first.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-${OUT:-out}}
@@ -28,10 +30,16 @@ threads=$(nproc)
 multi=${PREFIX:-/tmp/rf-prefix}/usr/lib/x86_64-linux-gnu
 export LD_LIBRARY_PATH=$multi:$multi/hdf5/serial:${LD_LIBRARY_PATH:-}
 
+end_at=${END_AT:-$(($(date +%s) + 570))}
 step() {  # step LIMIT_SECONDS TITLE COMMAND...
-  local limit=$1 title=$2
+  local limit=$1 title=$2 left=$((end_at - $(date +%s)))
   shift 2
   echo "## $title" | tee -a "$log"
+  if ((left < 15)); then
+    echo "(skipped: $left s left of the run's time)" | tee -a "$log"
+    return
+  fi
+  ((limit > left)) && limit=$left
   echo "\$ $*" >>"$log"
   local t0=$SECONDS
   timeout "$limit" "$@" >>"$log" 2>&1
@@ -50,17 +58,20 @@ data=$out/gpu15.csv
 step 30 "data: 32,000 rows x 15 columns" "$build/tools/rareforge" make-data \
   --preset mixed_realistic --param rows=32000,noise=2,sensitive=0,drift=0 --seed 1 --out "$data" -q
 
-step 120 "issue 4: ctgan, $epochs epochs" "$build/bench/bench_generators" --data "$data" \
+step 90 "issue 4: ctgan, $epochs epochs" "$build/bench/bench_generators" --data "$data" \
   --method ctgan --epochs "$epochs" --device "$device" --threads "$threads" --sample "$sample"
-step 60 "issue 4: tvae, $epochs epochs" "$build/bench/bench_generators" --data "$data" \
-  --method tvae --epochs "$epochs" --device "$device" --threads "$threads" --sample "$sample"
-step 180 "issue 5: ddpm, $steps steps at batch 4096, $sample rows at 50 and 100 sampling steps" \
+step 150 "issue 5: ddpm, $steps steps at batch 4096, $sample rows at 50 and 100 sampling steps" \
   "$build/bench/bench_generators" --data "$data" --method ddpm --steps "$steps" \
   --device "$device" --threads "$threads" --sample "$sample" --sample-steps 50,100
 
+step 45 "issue 4: tvae, $epochs epochs" "$build/bench/bench_generators" --data "$data" \
+  --method tvae --epochs "$epochs" --device "$device" --threads "$threads" --sample "$sample"
+
 for what in mmd dcr; do
-  step 45 "issue 6: $what $rows x $rows x 20 on $device" "$build/bench/bench_validation" "$what" \
+  step 30 "issue 6: $what $rows x $rows x 20 on $device" "$build/bench/bench_validation" "$what" \
     --rows "$rows" --device "$device" --threads "$threads"
+done
+for what in mmd dcr; do
   step 45 "issue 6: $what $rows x $rows x 20 on this machine's CPU ($threads threads)" \
     "$build/bench/bench_validation" "$what" --rows "$rows" --threads "$threads"
 done
