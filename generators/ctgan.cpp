@@ -25,6 +25,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <memory>
 
 #include <fmt/format.h>
@@ -214,31 +215,66 @@ Tensor gradient_penalty(DiscriminatorNet& disc, const Tensor& real, const Tensor
   return (grad.reshape({-1, pac * dim}).norm(2, 1) - 1).pow(2).mean() * lambda;
 }
 
-// Gumbel-softmax (as torch.nn.functional.gumbel_softmax, hard=false).
-Tensor gumbel_softmax(const Tensor& logits, double tau) {
-  const Tensor g = -torch::empty_like(logits).exponential_().log();
-  return torch::softmax((logits + g) / tau, 1);
-}
+// The generator's output activations, run over the whole batch in a dozen operators however
+// many spans the table has: tanh on kTanh columns, Gumbel-softmax (as
+// torch.nn.functional.gumbel_softmax, hard=false) within each kSoftmax span, identity on
+// kGaussian. The softmax spans are gathered into a padded [B, S, W] block (the pad slots read a
+// -inf column, which softmax turns into 0), normalised along W, and gathered back. On a GPU a
+// small network's step is bound by operator launches, so this is what sets ctgan's speed there
+// (a per-span loop costs ~7 operators per span, forward and backward, twice a step).
+struct ActivationPlan {
+  Tensor tanh_mask;    ///< [dim] bool: kTanh columns
+  Tensor soft_mask;    ///< [dim] bool: kSoftmax columns
+  Tensor soft_gather;  ///< [S * W] int64: the column each padded slot reads (dim: the -inf pad)
+  Tensor soft_slot;    ///< [dim] int64: each softmax column's slot in the padded block (else 0)
+  int64_t n_soft = 0, width = 1, dim = 0;
 
-// tanh on kTanh spans, Gumbel-softmax on kSoftmax spans (kGaussian: identity).
-Tensor activate(const Tensor& raw, const std::vector<Span>& spans, double tau) {
-  std::vector<Tensor> parts;
-  parts.reserve(spans.size());
-  for (const Span& s : spans) {
-    const Tensor x = raw.narrow(1, s.start, s.width);
-    switch (s.kind) {
-      case Span::Kind::kTanh:
-        parts.push_back(torch::tanh(x));
-        break;
-      case Span::Kind::kSoftmax:
-        parts.push_back(gumbel_softmax(x, tau));
-        break;
-      case Span::Kind::kGaussian:
-        parts.push_back(x);
-        break;
+  static ActivationPlan build(const std::vector<Span>& spans, int64_t dim,
+                              const torch::Device& dev) {
+    ActivationPlan a;
+    a.dim = dim;
+    std::vector<int64_t> tanh_m(static_cast<size_t>(dim), 0), soft_m(tanh_m), slot(tanh_m);
+    for (const Span& s : spans)
+      if (s.kind == Span::Kind::kSoftmax) {
+        ++a.n_soft;
+        a.width = std::max(a.width, s.width);
+      }
+    std::vector<int64_t> gather(static_cast<size_t>(a.n_soft * a.width), dim);
+    int64_t k = 0;
+    for (const Span& s : spans) {
+      for (int64_t c = s.start; c < s.start + s.width; ++c) {
+        if (s.kind == Span::Kind::kTanh) tanh_m[static_cast<size_t>(c)] = 1;
+        if (s.kind != Span::Kind::kSoftmax) continue;
+        const int64_t pos = k * a.width + (c - s.start);
+        soft_m[static_cast<size_t>(c)] = 1;
+        slot[static_cast<size_t>(c)] = pos;
+        gather[static_cast<size_t>(pos)] = c;
+      }
+      if (s.kind == Span::Kind::kSoftmax) ++k;
     }
+    const auto i64 = torch::TensorOptions().dtype(torch::kInt64);
+    a.tanh_mask = torch::tensor(tanh_m, i64).to(dev).to(torch::kBool);
+    a.soft_mask = torch::tensor(soft_m, i64).to(dev).to(torch::kBool);
+    a.soft_gather = torch::tensor(gather, i64).to(dev);
+    a.soft_slot = torch::tensor(slot, i64).to(dev);
+    return a;
   }
-  return torch::cat(parts, 1);
+};
+
+Tensor activate(const Tensor& raw, const ActivationPlan& plan, double tau) {
+  const Tensor tanh_or_id = torch::where(plan.tanh_mask, torch::tanh(raw), raw);
+  if (plan.n_soft == 0) return tanh_or_id;
+  const int64_t b = raw.size(0);
+  const Tensor g = -torch::empty_like(raw).exponential_().log();
+  const Tensor z =
+      torch::cat({(raw + g) / tau,
+                  torch::full({b, 1}, -std::numeric_limits<float>::infinity(), raw.options())},
+                 1);
+  const Tensor soft =
+      torch::softmax(z.index_select(1, plan.soft_gather).view({b, plan.n_soft, plan.width}), 2)
+          .view({b, plan.n_soft * plan.width})
+          .index_select(1, plan.soft_slot);
+  return torch::where(plan.soft_mask, soft, tanh_or_id);
 }
 
 // --- conditioning ----------------------------------------------------------------------------
@@ -413,18 +449,40 @@ class CondSampler {
 };
 
 // Cross-entropy of the generator's raw logits on the conditioned block, averaged over the batch
-// (the reference's _cond_loss: each row contributes the block it is conditioned on).
-Tensor cond_loss(const Tensor& raw, const CondLayout& lay, const CondBatch& b) {
-  Tensor total = torch::zeros({raw.size(0)}, raw.options());
-  for (int64_t j = 0; j < lay.n_cols(); ++j) {
-    const Tensor mask = b.col == j;
-    const Tensor target = torch::where(mask, b.val, torch::zeros_like(b.val));
-    const Tensor ce = torch::nn::functional::cross_entropy(
-        raw.narrow(1, lay.span_start[j], lay.width[j]), target,
-        torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
-    total = total + ce * mask.to(raw.scalar_type());
+// (the reference's _cond_loss: each row contributes the block it is conditioned on), over the
+// whole batch at once: the conditional spans are gathered into a padded [B, C, W] block (pad
+// slots read a -inf column) for their log-sum-exp, and each row picks its block's and its
+// value's logit.
+struct CondLossPlan {
+  Tensor gather;  ///< [C * W] int64: the raw column each padded slot reads (dim: the -inf pad)
+  Tensor start;   ///< [C] int64: each conditional block's first column in the raw output
+  int64_t n = 0, width = 1;
+
+  static CondLossPlan build(const CondLayout& lay, int64_t dim, const torch::Device& dev) {
+    CondLossPlan p;
+    p.n = lay.n_cols();
+    p.width = lay.max_width();
+    std::vector<int64_t> gather(static_cast<size_t>(p.n * p.width), dim);
+    for (int64_t j = 0; j < p.n; ++j)
+      for (int64_t v = 0; v < lay.width[static_cast<size_t>(j)]; ++v)
+        gather[static_cast<size_t>(j * p.width + v)] = lay.span_start[static_cast<size_t>(j)] + v;
+    const auto i64 = torch::TensorOptions().dtype(torch::kInt64);
+    p.gather = torch::tensor(gather, i64).to(dev);
+    p.start = torch::tensor(lay.span_start, i64).to(dev);
+    return p;
   }
-  return total.sum() / raw.size(0);
+};
+
+Tensor cond_loss(const Tensor& raw, const CondLossPlan& plan, const CondBatch& b) {
+  const int64_t n = raw.size(0);
+  const Tensor padded = torch::cat(
+      {raw, torch::full({n, 1}, -std::numeric_limits<float>::infinity(), raw.options())}, 1);
+  const Tensor lse =
+      padded.index_select(1, plan.gather).view({n, plan.n, plan.width}).logsumexp(2);  // [B, C]
+  const Tensor mine = lse.gather(1, b.col.unsqueeze(1)).squeeze(1);
+  const Tensor logit =
+      raw.gather(1, (plan.start.index_select(0, b.col) + b.val).unsqueeze(1)).squeeze(1);
+  return (mine - logit).sum() / n;
 }
 
 // --- the generator ---------------------------------------------------------------------------
@@ -548,7 +606,8 @@ void Ctgan::fit(const Table& train, const Context& ctx, bool resume) {
   const int64_t steps = std::max<int64_t>(n / b, 1);
   const auto f32 = torch::TensorOptions().dtype(torch::kFloat32).device(dev);
   const auto i64 = torch::TensorOptions().dtype(torch::kInt64).device(dev);
-  const std::vector<Span>& spans = tr_.spans();
+  const ActivationPlan act = ActivationPlan::build(tr_.spans(), tr_.output_dim(), dev);
+  const CondLossPlan ce_plan = CondLossPlan::build(lay_, tr_.output_dim(), dev);
   StateSnapshot last_good;
   if (resume) last_good.take(modules(), optimizers());
   gen_->train();
@@ -565,7 +624,7 @@ void Ctgan::fit(const Table& train, const Context& ctx, bool resume) {
         {
           torch::NoGradGuard no_grad;
           const Tensor z = torch::randn({b, p_.embedding_dim}, f32);
-          fake = activate(gen_->forward(torch::cat({z, cb.cond}, 1)), spans, p_.tau);
+          fake = activate(gen_->forward(torch::cat({z, cb.cond}, 1)), act, p_.tau);
         }
         // Real rows for the shuffled conditions (the reference's c2 = c1[perm]).
         const Tensor perm = torch::randperm(b, i64);
@@ -576,20 +635,20 @@ void Ctgan::fit(const Table& train, const Context& ctx, bool resume) {
         const Tensor y_real = disc_->forward(real_cat);
         const Tensor pen = gradient_penalty(disc_, real_cat, fake_cat, p_.pac, p_.gp_lambda);
         const Tensor loss_d = -(y_real.mean() - y_fake.mean());
-        opt_d_->zero_grad();
+        drop_grads(*opt_d_);
         (loss_d + pen).backward();
-        opt_d_->step();
+        optimizer_step(*opt_d_);
         if (k + 1 == p_.discriminator_steps) sum_d = sum_d + loss_d.detach();
       }
       const CondBatch cb = sampler.draw(b);
       const Tensor z = torch::randn({b, p_.embedding_dim}, f32);
       const Tensor raw = gen_->forward(torch::cat({z, cb.cond}, 1));
-      const Tensor y_fake = disc_->forward(torch::cat({activate(raw, spans, p_.tau), cb.cond}, 1));
-      const Tensor ce = lay_.dim > 0 ? cond_loss(raw, lay_, cb) : torch::zeros({}, f32);
+      const Tensor y_fake = disc_->forward(torch::cat({activate(raw, act, p_.tau), cb.cond}, 1));
+      const Tensor ce = lay_.dim > 0 ? cond_loss(raw, ce_plan, cb) : torch::zeros({}, f32);
       const Tensor loss_g = -y_fake.mean() + ce;
-      opt_g_->zero_grad();
+      drop_grads(*opt_g_);
       loss_g.backward();
-      opt_g_->step();
+      optimizer_step(*opt_g_);
       sum_g = sum_g + loss_g.detach();
     }
     // The one host synchronisation of the epoch: losses for the progress line and the NaN check.
@@ -693,6 +752,7 @@ Table Ctgan::sample(int64_t n, const std::string& cls, const Conditions& where,
     probs = torch::from_blob(pv.data(), {nc, maxw}, torch::kFloat32).clone().to(dev);
   }
   const Tensor offsets = torch::tensor(lay_.offset, torch::kInt64).to(dev);
+  const ActivationPlan act = ActivationPlan::build(tr_.spans(), tr_.output_dim(), dev);
 
   // Fixed-size chunks: the rows drawn for a seed do not depend on the device's memory.
   const int64_t chunk = 10000;
@@ -713,7 +773,7 @@ Table Ctgan::sample(int64_t n, const std::string& cls, const Conditions& where,
     }
     const Tensor cond = make_cond(lay_, cls_t, col, val, offsets);
     const Tensor z = torch::randn({m, p_.embedding_dim}, f32);
-    const Tensor fake = activate(gen->forward(torch::cat({z, cond}, 1)), tr_.spans(), p_.tau);
+    const Tensor fake = activate(gen->forward(torch::cat({z, cond}, 1)), act, p_.tau);
     if (wblock >= 0)
       hit += (fake.narrow(1, lay_.span_start[wblock], lay_.width[wblock]).argmax(1) == wcode).sum();
     outs.push_back(fake);

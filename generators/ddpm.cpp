@@ -293,14 +293,10 @@ void Ddpm::fit(const Table& train, const Context& ctx, bool resume) {
     const DiffusionLoss L =
         diff_.loss(model_, x_num.index_select(0, idx), x_cat.index_select(0, idx),
                    y.index_select(0, idx), p_.label_dropout, null_label);
-    opt_->zero_grad();
+    drop_grads(*opt_);
     L.total().backward();
-    opt_->step();
-    {
-      torch::NoGradGuard no_grad;
-      const double decay = std::min(p_.ema, (1.0 + step) / (10.0 + step));
-      for (size_t i = 0; i < params.size(); ++i) ema_params[i].lerp_(params[i], 1.0 - decay);
-    }
+    optimizer_step(*opt_);
+    ema_update(ema_params, params, 1.0 - std::min(p_.ema, (1.0 + step) / (10.0 + step)));
     sum_g = sum_g + L.gauss.detach();
     sum_m = sum_m + L.multinomial.detach();
     ++since;

@@ -132,9 +132,17 @@ TabDiffusion::TabDiffusion(int64_t T, int64_t dn, const std::vector<int64_t>& ca
     s1[t] = std::sqrt(1.0 - schedule_.alphas_cumprod[t]);
   }
   const auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
-  log_cumprod_ = torch::tensor(lc, f64).to(device_);
-  sqrt_abar_ = torch::tensor(sa, f64).to(device_);
-  sqrt_1m_abar_ = torch::tensor(s1, f64).to(device_);
+  const torch::Tensor lc64 = torch::tensor(lc, f64);
+  const torch::Tensor prev = torch::cat({lc64.narrow(0, 0, 1), lc64.narrow(0, 0, T - 1)});
+  const torch::Tensor la64 = (lc64 - prev).clamp_max(-1e-12);
+  const auto f32 = [&](const torch::Tensor& x) { return x.to(torch::kFloat32).to(device_); };
+  log_cumprod_ = lc64.to(device_);
+  lc_f_ = f32(lc64);
+  l1m_lc_f_ = f32(log1mexp(lc64));
+  la_prev_f_ = f32(la64);
+  l1m_la_prev_f_ = f32(log1mexp(la64));
+  sqrt_abar_ = f32(torch::tensor(sa, f64));
+  sqrt_1m_abar_ = f32(torch::tensor(s1, f64));
   std::vector<float> lk;
   for (const auto& g : layout_.groups)
     for (int64_t i = 0; i < g.count * g.width; ++i)
@@ -143,7 +151,7 @@ TabDiffusion::TabDiffusion(int64_t T, int64_t dn, const std::vector<int64_t>& ca
 }
 
 torch::Tensor TabDiffusion::at(const torch::Tensor& table, const torch::Tensor& t) const {
-  return table.index_select(0, t).to(torch::kFloat32).unsqueeze(1);
+  return table.index_select(0, t).unsqueeze(1);
 }
 
 torch::Tensor TabDiffusion::q_sample_gauss(const torch::Tensor& x0, const torch::Tensor& t,
@@ -184,27 +192,40 @@ torch::Tensor TabDiffusion::sample_onehot(const torch::Tensor& log_p) const {
 }
 
 torch::Tensor TabDiffusion::log_q_xt_x0(const torch::Tensor& log_x0, const torch::Tensor& t) const {
-  const torch::Tensor lc = log_cumprod_.index_select(0, t).unsqueeze(1);
-  return torch::logaddexp(log_x0 + lc.to(torch::kFloat32),
-                          log1mexp(lc).to(torch::kFloat32) - log_k_);
+  return torch::logaddexp(log_x0 + at(lc_f_, t), at(l1m_lc_f_, t) - log_k_);
+}
+
+TabDiffusion::PosteriorCoef TabDiffusion::posterior_coef(const torch::Tensor& t,
+                                                         const torch::Tensor& s) const {
+  const torch::Tensor s_safe = s.clamp_min(0);
+  const torch::Tensor lc_t = log_cumprod_.index_select(0, t).unsqueeze(1);
+  const torch::Tensor lc_s = log_cumprod_.index_select(0, s_safe).unsqueeze(1);
+  // Rows with s = -1 (t = 0) have a = 1 here; their result is replaced, the clamp keeps it finite.
+  const torch::Tensor la = (lc_t - lc_s).clamp_max(-1e-12);
+  return {at(lc_f_, s_safe), at(l1m_lc_f_, s_safe), la.to(torch::kFloat32),
+          log1mexp(la).to(torch::kFloat32), (s < 0).unsqueeze(1)};
+}
+
+TabDiffusion::PosteriorCoef TabDiffusion::posterior_coef_prev(const torch::Tensor& t) const {
+  const torch::Tensor s_safe = (t - 1).clamp_min(0);
+  return {at(lc_f_, s_safe), at(l1m_lc_f_, s_safe), at(la_prev_f_, t), at(l1m_la_prev_f_, t),
+          (t == 0).unsqueeze(1)};
 }
 
 torch::Tensor TabDiffusion::log_posterior(const torch::Tensor& log_x0, const torch::Tensor& log_xt,
                                           const torch::Tensor& t, const torch::Tensor& s) const {
-  const torch::Tensor s_safe = s.clamp_min(0);
-  const torch::Tensor lc_t = log_cumprod_.index_select(0, t).unsqueeze(1);
-  const torch::Tensor lc_s = log_cumprod_.index_select(0, s_safe).unsqueeze(1);
+  return log_posterior(log_x0, log_xt, posterior_coef(t, s));
+}
+
+torch::Tensor TabDiffusion::log_posterior(const torch::Tensor& log_x0, const torch::Tensor& log_xt,
+                                          const PosteriorCoef& c) const {
   // log q(x_s | x_0)
-  const torch::Tensor lq_s = torch::logaddexp(log_x0 + lc_s.to(torch::kFloat32),
-                                              log1mexp(lc_s).to(torch::kFloat32) - log_k_);
-  // log q(x_t | x_s) as a function of x_s: a x_t + (1 - a) / K with a = abar_t / abar_s. Rows with
-  // s = -1 (t = 0) have a = 1 here; their result is replaced below, the clamp keeps it finite.
-  const torch::Tensor la = (lc_t - lc_s).clamp_max(-1e-12);
-  const torch::Tensor lq_ts =
-      torch::logaddexp(log_xt + la.to(torch::kFloat32), log1mexp(la).to(torch::kFloat32) - log_k_);
+  const torch::Tensor lq_s = torch::logaddexp(log_x0 + c.lc_s, c.l1m_lc_s - log_k_);
+  // log q(x_t | x_s) as a function of x_s: a x_t + (1 - a) / K with a = abar_t / abar_s.
+  const torch::Tensor lq_ts = torch::logaddexp(log_xt + c.la, c.l1m_la - log_k_);
   const torch::Tensor un = lq_s + lq_ts;
   const torch::Tensor post = (un - span_logsumexp(un)).clamp_min(std::log(kMinProb));
-  return torch::where((s < 0).unsqueeze(1), log_x0, post);
+  return torch::where(c.first, log_x0, post);
 }
 
 DiffusionLoss TabDiffusion::loss(Denoiser& model, const torch::Tensor& x_num,
@@ -238,9 +259,9 @@ DiffusionLoss TabDiffusion::loss(Denoiser& model, const torch::Tensor& x_num,
   if (layout_.dim > 0) {
     const torch::Tensor log_x0_hat =
         span_log_softmax(out.narrow(1, dn_, layout_.dim)).clamp_min(std::log(kMinProb));
-    const torch::Tensor s = t - 1;
-    const torch::Tensor log_true = log_posterior(log_x0, log_xt, t, s);
-    const torch::Tensor log_model = log_posterior(log_x0_hat, log_xt, t, s);
+    const PosteriorCoef coef = posterior_coef_prev(t);
+    const torch::Tensor log_true = log_posterior(log_x0, log_xt, coef);
+    const torch::Tensor log_model = log_posterior(log_x0_hat, log_xt, coef);
     const torch::Tensor kl = (log_true.exp() * (log_true - log_model)).sum(1);
     const torch::Tensor nll = -(log_x0.exp() * log_model).sum(1);
     const torch::Tensor kl_t = torch::where(t == 0, nll, kl);

@@ -159,18 +159,37 @@ class TabDiffusion {
   DiffusionSample sample(Denoiser& model, int64_t n, int64_t y, const SampleOptions& opt) const;
 
  private:
+  /// The (t, s)-dependent factors of log_posterior, B x 1 float32 columns.
+  struct PosteriorCoef {
+    torch::Tensor lc_s, l1m_lc_s;  ///< log abar_s and log(1 - abar_s)
+    torch::Tensor la, l1m_la;      ///< log(abar_t / abar_s) (clamped below 0) and log(1 - that)
+    torch::Tensor first;           ///< B x 1 bool: s = -1 (the row gets log_x0)
+  };
+  /// For any s < t (sampling's strided steps).
+  PosteriorCoef posterior_coef(const torch::Tensor& t, const torch::Tensor& s) const;
+  /// For s = t - 1 (training), from per-t tables: a few gathers instead of the double-precision
+  /// arithmetic; the same values.
+  PosteriorCoef posterior_coef_prev(const torch::Tensor& t) const;
+  torch::Tensor log_posterior(const torch::Tensor& log_x0, const torch::Tensor& log_xt,
+                              const PosteriorCoef& c) const;
   torch::Tensor span_logsumexp(const torch::Tensor& x) const;
-  /// Gather a float64 schedule vector at t (B) as a B x 1 float32 column.
+  /// Gather a float32 schedule vector at t (B) as a B x 1 column.
   torch::Tensor at(const torch::Tensor& table, const torch::Tensor& t) const;
 
   CosineSchedule schedule_;
   CatLayout layout_;
   int64_t dn_ = 0;
   torch::Device device_{torch::kCPU};
-  torch::Tensor log_cumprod_;   // T, float64 on device_
-  torch::Tensor sqrt_abar_;     // T
-  torch::Tensor sqrt_1m_abar_;  // T
-  torch::Tensor log_k_;         // 1 x dc float32: log(width) of each column's span
+  // Schedule tables on device_, computed in float64. The float32 copies are what the batch
+  // arithmetic reads; each is the float64 value rounded once, as a gather-then-convert would give.
+  torch::Tensor log_cumprod_;    // T, float64: log abar_t
+  torch::Tensor lc_f_;           // T: log abar_t
+  torch::Tensor l1m_lc_f_;       // T: log(1 - abar_t)
+  torch::Tensor la_prev_f_;      // T: log(abar_t / abar_{t-1}) clamped to <= -1e-12 (t = 0: -1e-12)
+  torch::Tensor l1m_la_prev_f_;  // T: log(1 - that)
+  torch::Tensor sqrt_abar_;      // T: sqrt(abar_t)
+  torch::Tensor sqrt_1m_abar_;   // T: sqrt(1 - abar_t)
+  torch::Tensor log_k_;          // 1 x dc float32: log(width) of each column's span
 };
 
 }  // namespace rareforge::generators

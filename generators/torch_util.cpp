@@ -7,6 +7,7 @@
 #include <type_traits>
 
 #include <fmt/format.h>
+#include <torch/version.h>
 
 #include "core/error.h"
 #include "core/io.h"
@@ -87,6 +88,121 @@ std::string layer_widths_text(const std::vector<int64_t>& widths) {
   std::string s;
   for (size_t i = 0; i < widths.size(); ++i) s += (i ? "-" : "") + std::to_string(widths[i]);
   return s;
+}
+
+// --- optimiser steps --------------------------------------------------------------------------
+
+void drop_grads(torch::optim::Optimizer& opt) {
+  for (auto& g : opt.param_groups())
+    for (auto& p : g.params()) p.mutable_grad() = torch::Tensor();
+}
+
+namespace {
+
+// The key of parameter p in an optimiser's state map: LibTorch 1.13 keys it by the address of
+// p's TensorImpl written as text (c10::guts::to_string), later releases by the address itself.
+template <class Map>
+typename Map::key_type state_key(const Map&, const torch::Tensor& p) {
+  using Key = typename Map::key_type;
+  if constexpr (std::is_same_v<Key, std::string>) {
+    std::ostringstream os;
+    os << p.unsafeGetTensorImpl();
+    return os.str();
+  } else {
+    return static_cast<Key>(p.unsafeGetTensorImpl());
+  }
+}
+
+// True if the _foreach path applies to `group`: amsgrad off, every parameter with a dense
+// gradient and existing state, all at the same step count.
+template <class Options, class State>
+bool foreach_adam_applies(torch::optim::Optimizer& opt, torch::optim::OptimizerParamGroup& group) {
+  if (static_cast<const Options&>(group.options()).amsgrad()) return false;
+  int64_t step = -1;
+  for (auto& p : group.params()) {
+    if (!p.grad().defined() || p.grad().is_sparse()) return false;
+    auto it = opt.state().find(state_key(opt.state(), p));
+    if (it == opt.state().end()) return false;
+    const int64_t s = static_cast<State&>(*it->second).step();
+    if (step >= 0 && s != step) return false;
+    step = s;
+  }
+  return true;
+}
+
+// The _foreach form of LibTorch's Adam::step / AdamW::step (torch/csrc/api/src/optim/adam.cpp,
+// adamw.cpp) for one parameter group that foreach_adam_applies to. `decoupled`: AdamW's weight
+// decay (p *= 1 - lr * wd) instead of Adam's (grad += wd * p).
+template <class Options, class State>
+void foreach_adam_step(torch::optim::Optimizer& opt, torch::optim::OptimizerParamGroup& group,
+                       bool decoupled) {
+  const auto& o = static_cast<const Options&>(group.options());
+  std::vector<torch::Tensor> params, grads, avg, avg_sq;
+  int64_t t = 0;
+  for (auto& p : group.params()) {
+    auto& st = static_cast<State&>(*opt.state().at(state_key(opt.state(), p)));
+    st.step(st.step() + 1);
+    t = st.step();
+    params.push_back(p);
+    grads.push_back(p.grad());
+    avg.push_back(st.exp_avg());
+    avg_sq.push_back(st.exp_avg_sq());
+  }
+  if (params.empty()) return;
+  const double beta1 = std::get<0>(o.betas()), beta2 = std::get<1>(o.betas());
+  const double bc1 = 1 - std::pow(beta1, static_cast<double>(t));
+  const double bc2 = 1 - std::pow(beta2, static_cast<double>(t));
+  if (o.weight_decay() != 0) {
+    if (decoupled)
+      at::_foreach_mul_(params, 1 - o.lr() * o.weight_decay());
+    else
+      grads = at::_foreach_add(grads, params, o.weight_decay());
+  }
+  at::_foreach_mul_(avg, beta1);
+  at::_foreach_add_(avg, grads, 1 - beta1);
+  at::_foreach_mul_(avg_sq, beta2);
+  at::_foreach_addcmul_(avg_sq, grads, grads, 1 - beta2);
+  std::vector<torch::Tensor> denom = at::_foreach_sqrt(avg_sq);
+  at::_foreach_div_(denom, std::sqrt(bc2));
+  at::_foreach_add_(denom, o.eps());
+  at::_foreach_addcdiv_(params, avg, denom, -(o.lr() / bc1));
+}
+
+}  // namespace
+
+void optimizer_step(torch::optim::Optimizer& opt) {
+  using torch::optim::Adam, torch::optim::AdamOptions, torch::optim::AdamParamState;
+  using torch::optim::AdamW, torch::optim::AdamWOptions, torch::optim::AdamWParamState;
+  torch::NoGradGuard no_grad;
+  const bool adam = dynamic_cast<Adam*>(&opt) != nullptr;
+  const bool adamw = !adam && dynamic_cast<AdamW*>(&opt) != nullptr;
+  bool fast = adam || adamw;
+  // Every group is checked first, so that a fallback never follows a partial fast step.
+  for (auto& g : opt.param_groups()) {
+    if (!fast) break;
+    fast = adam ? foreach_adam_applies<AdamOptions, AdamParamState>(opt, g)
+                : foreach_adam_applies<AdamWOptions, AdamWParamState>(opt, g);
+  }
+  if (!fast) {
+    opt.step();
+    return;
+  }
+  for (auto& g : opt.param_groups()) {
+    if (adam)
+      foreach_adam_step<AdamOptions, AdamParamState>(opt, g, false);
+    else
+      foreach_adam_step<AdamWOptions, AdamWParamState>(opt, g, true);
+  }
+}
+
+void ema_update(const std::vector<torch::Tensor>& ema, const std::vector<torch::Tensor>& params,
+                double weight) {
+  torch::NoGradGuard no_grad;
+#if TORCH_VERSION_MAJOR >= 2
+  at::_foreach_lerp_(ema, params, weight);
+#else
+  for (size_t i = 0; i < ema.size(); ++i) ema[i].lerp_(params[i], weight);
+#endif
 }
 
 // --- progress and loss checks -----------------------------------------------------------------

@@ -71,6 +71,31 @@ void set_synthetic_provenance(Table& t, const std::string& spec);
 /// The inverse: {128, 128} -> "128-128".
 std::string layer_widths_text(const std::vector<int64_t>& widths);
 
+// --- optimiser steps --------------------------------------------------------------------------
+//
+// A small network's training step on a GPU is bound by the host: every LibTorch operator costs a
+// few microseconds of dispatch and launch, whatever the tensor size. LibTorch's own Adam/AdamW
+// step() runs about ten operators per parameter tensor; these helpers do the same arithmetic
+// with the multi-tensor (_foreach) operators, a dozen calls per parameter group, which CUDA runs
+// as a few fused kernels. (On a CPU the _foreach operators loop over the tensors: same cost.)
+
+/// Drop every parameter's gradient (undefined, as zero_grad(set_to_none=true)): the next
+/// backward writes fresh gradients, with no zero-fill and no accumulate step.
+void drop_grads(torch::optim::Optimizer& opt);
+
+/// One step of `opt`. For torch::optim::Adam and AdamW (amsgrad off) the _foreach path: the
+/// arithmetic and the order of LibTorch's step(), bit for bit on the CPU, and the same state
+/// (AdamParamState / AdamWParamState: step, exp_avg, exp_avg_sq), so checkpoints and
+/// StateSnapshot are unchanged. Falls back to opt.step() where it does not apply: another
+/// optimiser, amsgrad, the first step (which creates the state), or a parameter group whose
+/// tensors lack a gradient or disagree on the step count.
+void optimizer_step(torch::optim::Optimizer& opt);
+
+/// ema[i].lerp_(params[i], weight) for every i (the EMA of weights); one _foreach_lerp_ call on
+/// LibTorch 2.x, a loop on 1.13 (which has no _foreach_lerp_); the same values either way.
+void ema_update(const std::vector<torch::Tensor>& ema, const std::vector<torch::Tensor>& params,
+                double weight);
+
 // --- progress and loss checks -----------------------------------------------------------------
 
 /// Per-epoch progress on stderr with ETA (core/progress.h), e.g.

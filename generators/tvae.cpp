@@ -291,9 +291,9 @@ void Tvae::fit(const Table& train, const Context& ctx, bool resume) {
       const Tensor kl =
           -0.5 * torch::sum(1 + q.logvar - q.mu * q.mu - q.logvar.exp()) / static_cast<double>(b);
       const Tensor loss = rec + kl;
-      opt_->zero_grad();
+      drop_grads(*opt_);
       loss.backward();
-      opt_->step();
+      optimizer_step(*opt_);
       {
         torch::NoGradGuard no_grad;
         dec_->sigma.clamp_(0.01, 1.0);

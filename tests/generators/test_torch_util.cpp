@@ -145,5 +145,69 @@ TEST(TorchUtil, TensorsRoundTrip) {
   EXPECT_EQ(to_matrix(to_device_float(MatrixRM(0, 3), torch::Device(torch::kCPU))).cols(), 3);
 }
 
+// optimizer_step (the _foreach form) against LibTorch's own step(), over steps that include the
+// first (which falls back to step() to create the state): parameters and both moments equal bit
+// for bit, with weight decay, for Adam (decay added to the gradient) and AdamW (decoupled).
+template <class Opt, class Options, class State>
+void expect_same_as_builtin(double weight_decay) {
+  torch::manual_seed(3);
+  torch::nn::Sequential a(torch::nn::Linear(3, 5), torch::nn::Tanh(), torch::nn::Linear(5, 1));
+  torch::nn::Sequential b(torch::nn::Linear(3, 5), torch::nn::Tanh(), torch::nn::Linear(5, 1));
+  {
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < a->parameters().size(); ++i)
+      b->parameters()[i].copy_(a->parameters()[i]);
+  }
+  Opt oa(a->parameters(), Options(0.01).betas({0.5, 0.9}).weight_decay(weight_decay));
+  Opt ob(b->parameters(), Options(0.01).betas({0.5, 0.9}).weight_decay(weight_decay));
+  const torch::Tensor x = torch::linspace(-1, 1, 24).view({8, 3});
+  const torch::Tensor y = x.sum(1, true).sin();
+  for (int step = 0; step < 6; ++step) {
+    oa.zero_grad();
+    (a->forward(x) - y).pow(2).mean().backward();
+    oa.step();
+    drop_grads(ob);
+    for (const auto& p : b->parameters()) EXPECT_FALSE(p.grad().defined());
+    (b->forward(x) - y).pow(2).mean().backward();
+    optimizer_step(ob);
+    ASSERT_TRUE(same_params(*a, *b)) << "step " << step << ", weight decay " << weight_decay;
+  }
+  ASSERT_EQ(oa.state().size(), ob.state().size());
+  std::vector<const State*> sa, sb;
+  for (const auto& kv : oa.state()) sa.push_back(static_cast<const State*>(kv.second.get()));
+  for (const auto& kv : ob.state()) sb.push_back(static_cast<const State*>(kv.second.get()));
+  // The two maps hold the same set of states; compare them by their (distinct) step-6 moments.
+  for (const State* s : sa) {
+    EXPECT_EQ(s->step(), 6);
+    bool found = false;
+    for (const State* t : sb)
+      found |= t->step() == 6 && s->exp_avg().sizes() == t->exp_avg().sizes() &&
+               torch::equal(s->exp_avg(), t->exp_avg()) &&
+               torch::equal(s->exp_avg_sq(), t->exp_avg_sq());
+    EXPECT_TRUE(found);
+  }
+}
+
+TEST(TorchUtil, ForeachAdamStepIsLibTorchsStep) {
+  expect_same_as_builtin<torch::optim::Adam, torch::optim::AdamOptions,
+                         torch::optim::AdamParamState>(0.0);
+  expect_same_as_builtin<torch::optim::Adam, torch::optim::AdamOptions,
+                         torch::optim::AdamParamState>(1e-2);
+  expect_same_as_builtin<torch::optim::AdamW, torch::optim::AdamWOptions,
+                         torch::optim::AdamWParamState>(0.0);
+  expect_same_as_builtin<torch::optim::AdamW, torch::optim::AdamWOptions,
+                         torch::optim::AdamWParamState>(1e-2);
+}
+
+TEST(TorchUtil, EmaUpdateIsLerp) {
+  torch::manual_seed(4);
+  const std::vector<torch::Tensor> p = {torch::randn({3, 4}), torch::randn({5})};
+  std::vector<torch::Tensor> ema = {torch::randn({3, 4}), torch::randn({5})};
+  std::vector<torch::Tensor> want;
+  for (size_t i = 0; i < ema.size(); ++i) want.push_back(ema[i].lerp(p[i], 0.25));
+  ema_update(ema, p, 0.25);
+  for (size_t i = 0; i < ema.size(); ++i) EXPECT_TRUE(torch::equal(ema[i], want[i]));
+}
+
 }  // namespace
 }  // namespace rareforge::generators
