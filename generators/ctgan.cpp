@@ -227,12 +227,11 @@ struct ActivationPlan {
   Tensor soft_mask;    ///< [dim] bool: kSoftmax columns
   Tensor soft_gather;  ///< [S * W] int64: the column each padded slot reads (dim: the -inf pad)
   Tensor soft_slot;    ///< [dim] int64: each softmax column's slot in the padded block (else 0)
-  int64_t n_soft = 0, width = 1, dim = 0;
+  int64_t n_soft = 0, width = 1;
 
   static ActivationPlan build(const std::vector<Span>& spans, int64_t dim,
                               const torch::Device& dev) {
     ActivationPlan a;
-    a.dim = dim;
     std::vector<int64_t> tanh_m(static_cast<size_t>(dim), 0), soft_m(tanh_m), slot(tanh_m);
     for (const Span& s : spans)
       if (s.kind == Span::Kind::kSoftmax) {
