@@ -34,6 +34,7 @@
 
 #include "core/error.h"
 #include "core/generator.h"
+#include "generators/cuda_graph.h"
 #include "generators/register.h"
 #include "generators/torch_util.h"
 #include "generators/transformer.h"
@@ -67,6 +68,7 @@ struct CtganParams {
   bool sample_target = true;        ///< training-by-sampling also picks the class column
   int64_t max_modes = 10;           ///< transformer: mixture components per numeric column
   double weight_threshold = 0.005;  ///< transformer: prune components under this weight
+  bool cuda_graph = true;           ///< on CUDA: capture the training step as a CUDA graph
 };
 
 std::vector<ParamDef> ctgan_param_defs() {
@@ -110,6 +112,9 @@ std::vector<ParamDef> ctgan_param_defs() {
                         "mixture components per numeric column"));
   v.push_back(double_param("weight_threshold", num(d.weight_threshold), 0, 0.5,
                            "mixture components under this weight are pruned"));
+  v.push_back(bool_param("cuda_graph", "true",
+                         "on a CUDA device, capture the training step once and replay it as a "
+                         "CUDA graph (ignored on the CPU)"));
   return v;
 }
 
@@ -136,6 +141,7 @@ CtganParams params_from(const ParamValues& p) {
   c.sample_target = p.get_bool("sample_target");
   c.max_modes = p.get_int("max_modes");
   c.weight_threshold = p.get_double("weight_threshold");
+  c.cuda_graph = p.get_bool("cuda_graph");
   RF_CHECK_INPUT(c.batch % c.pac == 0,
                  "ctgan: batch={} must be a multiple of pac={} (e.g. batch={})", c.batch, c.pac,
                  std::max<int64_t>(c.pac, c.batch / c.pac * c.pac));
@@ -611,44 +617,73 @@ void Ctgan::fit(const Table& train, const Context& ctx, bool resume) {
   if (resume) last_good.take(modules(), optimizers());
   gen_->train();
   disc_->train();
+  // On a GPU the optimisers keep their step factors on the device and the whole step (batch
+  // draws, both updates, the loss sums) is captured once as a CUDA graph (cuda_graph.h).
+  const bool cuda = dev.is_cuda();
+  std::unique_ptr<DeviceAdam> adam_d, adam_g;
+  if (cuda) {
+    adam_d = std::make_unique<DeviceAdam>(*opt_d_, p_.discriminator_steps);
+    adam_g = std::make_unique<DeviceAdam>(*opt_g_);
+  }
+  StepGraph graph(dev, cuda && p_.cuda_graph);
+  const Tensor sum_g = torch::zeros({}, f32), sum_d = torch::zeros({}, f32);
+  auto train_step = [&] {
+    for (int64_t k = 0; k < p_.discriminator_steps; ++k) {
+      const CondBatch cb = sampler.draw(b);
+      Tensor fake;
+      {
+        torch::NoGradGuard no_grad;
+        const Tensor z = torch::randn({b, p_.embedding_dim}, f32);
+        fake = activate(gen_->forward(torch::cat({z, cb.cond}, 1)), act, p_.tau);
+      }
+      // Real rows for the shuffled conditions (the reference's c2 = c1[perm]); on a GPU the
+      // permutation sorts random keys (randperm is not safe to capture in a graph).
+      const Tensor perm = cuda ? torch::rand({b}, f32).argsort() : torch::randperm(b, i64);
+      const Tensor real_cat = torch::cat(
+          {x.index_select(0, cb.rows.index_select(0, perm)), cb.cond.index_select(0, perm)}, 1);
+      const Tensor fake_cat = torch::cat({fake, cb.cond}, 1);
+      const Tensor y_fake = disc_->forward(fake_cat);
+      const Tensor y_real = disc_->forward(real_cat);
+      const Tensor pen = gradient_penalty(disc_, real_cat, fake_cat, p_.pac, p_.gp_lambda);
+      const Tensor loss_d = -(y_real.mean() - y_fake.mean());
+      drop_grads(*opt_d_);
+      (loss_d + pen).backward();
+      if (adam_d)
+        adam_d->apply(k);
+      else
+        optimizer_step(*opt_d_);
+      if (k + 1 == p_.discriminator_steps) sum_d.add_(loss_d.detach());
+    }
+    const CondBatch cb = sampler.draw(b);
+    const Tensor z = torch::randn({b, p_.embedding_dim}, f32);
+    const Tensor raw = gen_->forward(torch::cat({z, cb.cond}, 1));
+    const Tensor y_fake = disc_->forward(torch::cat({activate(raw, act, p_.tau), cb.cond}, 1));
+    const Tensor ce = lay_.dim > 0 ? cond_loss(raw, ce_plan, cb) : torch::zeros({}, f32);
+    const Tensor loss_g = -y_fake.mean() + ce;
+    drop_grads(*opt_g_);
+    loss_g.backward();
+    if (adam_g)
+      adam_g->apply(0);
+    else
+      optimizer_step(*opt_g_);
+    sum_g.add_(loss_g.detach());
+  };
   // `epochs` epochs per call: a resumed fit continues the count from the checkpoint's.
   const int64_t first = epochs_done_, last = epochs_done_ + p_.epochs;
   EpochProgress progress("ctgan fit", last, first, ctx);
   for (int64_t epoch = first; epoch < last; ++epoch) {
-    Tensor sum_g = torch::zeros({}, f32), sum_d = torch::zeros({}, f32);
+    sum_g.zero_();
+    sum_d.zero_();
     for (int64_t step = 0; step < steps; ++step) {
-      for (int64_t k = 0; k < p_.discriminator_steps; ++k) {
-        const CondBatch cb = sampler.draw(b);
-        Tensor fake;
-        {
-          torch::NoGradGuard no_grad;
-          const Tensor z = torch::randn({b, p_.embedding_dim}, f32);
-          fake = activate(gen_->forward(torch::cat({z, cb.cond}, 1)), act, p_.tau);
-        }
-        // Real rows for the shuffled conditions (the reference's c2 = c1[perm]).
-        const Tensor perm = torch::randperm(b, i64);
-        const Tensor real_cat = torch::cat(
-            {x.index_select(0, cb.rows.index_select(0, perm)), cb.cond.index_select(0, perm)}, 1);
-        const Tensor fake_cat = torch::cat({fake, cb.cond}, 1);
-        const Tensor y_fake = disc_->forward(fake_cat);
-        const Tensor y_real = disc_->forward(real_cat);
-        const Tensor pen = gradient_penalty(disc_, real_cat, fake_cat, p_.pac, p_.gp_lambda);
-        const Tensor loss_d = -(y_real.mean() - y_fake.mean());
-        drop_grads(*opt_d_);
-        (loss_d + pen).backward();
-        optimizer_step(*opt_d_);
-        if (k + 1 == p_.discriminator_steps) sum_d = sum_d + loss_d.detach();
+      if (cuda) {
+        adam_d->prepare();
+        adam_g->prepare();
       }
-      const CondBatch cb = sampler.draw(b);
-      const Tensor z = torch::randn({b, p_.embedding_dim}, f32);
-      const Tensor raw = gen_->forward(torch::cat({z, cb.cond}, 1));
-      const Tensor y_fake = disc_->forward(torch::cat({activate(raw, act, p_.tau), cb.cond}, 1));
-      const Tensor ce = lay_.dim > 0 ? cond_loss(raw, ce_plan, cb) : torch::zeros({}, f32);
-      const Tensor loss_g = -y_fake.mean() + ce;
-      drop_grads(*opt_g_);
-      loss_g.backward();
-      optimizer_step(*opt_g_);
-      sum_g = sum_g + loss_g.detach();
+      graph.run(train_step);
+    }
+    if (cuda) {
+      adam_d->sync_state();
+      adam_g->sync_state();
     }
     // The one host synchronisation of the epoch: losses for the progress line and the NaN check.
     const Tensor l = (torch::stack({sum_g, sum_d}) / static_cast<double>(steps)).cpu();
@@ -671,6 +706,8 @@ void Ctgan::fit(const Table& train, const Context& ctx, bool resume) {
     progress.epoch_done(epochs_done_, losses);
   }
   progress.finish();
+  drop_grads(*opt_d_);  // (on a GPU they live in the graph's memory pool)
+  drop_grads(*opt_g_);
   fitted_ = true;
 }
 

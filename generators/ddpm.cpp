@@ -29,6 +29,7 @@
 #include "core/error.h"
 #include "core/generator.h"
 #include "core/progress.h"
+#include "generators/cuda_graph.h"
 #include "generators/diffusion.h"
 #include "generators/register.h"
 #include "generators/torch_util.h"
@@ -63,6 +64,7 @@ struct DdpmParams {
   int64_t sample_steps = 100;  ///< sampling: strided sampler steps (timesteps = every step)
   double eta = 1.0;            ///< sampling: DDIM noise (0 deterministic, 1 DDPM-like)
   int64_t n_quantiles = 1000;  ///< quantile transform landmarks
+  bool cuda_graph = true;      ///< on CUDA: capture the training step as a CUDA graph
 };
 
 std::vector<ParamDef> ddpm_param_defs() {
@@ -99,6 +101,9 @@ std::vector<ParamDef> ddpm_param_defs() {
                            "ancestral-like)"));
   v.push_back(int_param("n_quantiles", std::to_string(d.n_quantiles), 10, 100000,
                         "quantile transform landmarks per numeric column"));
+  v.push_back(bool_param("cuda_graph", "true",
+                         "on a CUDA device, capture the training step once and replay it as a "
+                         "CUDA graph (ignored on the CPU)"));
   return v;
 }
 
@@ -119,6 +124,7 @@ DdpmParams params_from(const ParamValues& p) {
   c.sample_steps = p.get_int("sample_steps");
   c.eta = p.get_double("eta");
   c.n_quantiles = p.get_int("n_quantiles");
+  c.cuda_graph = p.get_bool("cuda_graph");
   RF_CHECK_INPUT(c.dim_t % 2 == 0, "ddpm: dim_t={} must be even (e.g. dim_t={})", c.dim_t,
                  c.dim_t + 1);
   RF_CHECK_INPUT(c.guidance == 0 || c.label_dropout > 0,
@@ -280,28 +286,50 @@ void Ddpm::fit(const Table& train, const Context& ctx, bool resume) {
   Progress progress("ddpm fit", static_cast<uint64_t>(run), "steps", ctx.quiet);
   auto params = model_->parameters();
   auto ema_params = ema_->parameters();
-  Tensor perm;
-  Tensor sum_g = torch::zeros({}, x.options()), sum_m = torch::zeros({}, x.options());
-  int64_t since = 0;
-  for (int64_t step = first; step < end; ++step) {
-    const int64_t pos = (step % per_epoch) * b;
-    if (pos == 0 || !perm.defined()) perm = torch::randperm(n, i64);
-    const Tensor idx = perm.narrow(0, pos, std::min(b, n - pos));
-    for (auto& g : opt_->param_groups())
-      static_cast<torch::optim::AdamWOptions&>(g.options())
-          .lr(p_.lr * (1.0 - static_cast<double>(step - first) / static_cast<double>(run)));
+  // On a GPU the optimiser's step factors, the learning rate and the EMA weight are device
+  // tensors filled before each step, and each batch size's step is captured once as a CUDA
+  // graph (cuda_graph.h) whose input is the batch's row indices.
+  const bool cuda = dev.is_cuda();
+  std::unique_ptr<DeviceAdam> adam;
+  if (cuda) adam = std::make_unique<DeviceAdam>(*opt_);
+  const Tensor ema_weight = torch::zeros({}, x.options());
+  BatchStepGraphs graphs(dev, cuda && p_.cuda_graph);
+  const Tensor sum_g = torch::zeros({}, x.options()), sum_m = torch::zeros({}, x.options());
+  auto train_step = [&](const Tensor& idx) {
     const DiffusionLoss L =
         diff_.loss(model_, x_num.index_select(0, idx), x_cat.index_select(0, idx),
                    y.index_select(0, idx), p_.label_dropout, null_label);
     drop_grads(*opt_);
     L.total().backward();
-    optimizer_step(*opt_);
-    ema_update(ema_params, params, 1.0 - std::min(p_.ema, (1.0 + step) / (10.0 + step)));
-    sum_g = sum_g + L.gauss.detach();
-    sum_m = sum_m + L.multinomial.detach();
+    if (adam) {
+      adam->apply();
+      ema_update(ema_params, params, ema_weight);
+    } else {
+      optimizer_step(*opt_);
+    }
+    sum_g.add_(L.gauss.detach());
+    sum_m.add_(L.multinomial.detach());
+  };
+  Tensor perm;
+  int64_t since = 0;
+  for (int64_t step = first; step < end; ++step) {
+    const int64_t pos = (step % per_epoch) * b;
+    if (pos == 0 || !perm.defined()) perm = torch::randperm(n, i64);
+    const double lr = p_.lr * (1.0 - static_cast<double>(step - first) / static_cast<double>(run));
+    const double ema_w = 1.0 - std::min(p_.ema, (1.0 + step) / (10.0 + step));
+    if (adam) {
+      adam->prepare(lr);
+      ema_weight.fill_(ema_w);
+    } else {
+      for (auto& g : opt_->param_groups())
+        static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
+    }
+    graphs.run(perm.narrow(0, pos, std::min(b, n - pos)), train_step);
+    if (!adam) ema_update(ema_params, params, ema_w);
     ++since;
     if (since == kCheckEvery || step + 1 == end) {
       // The host synchronisation: mean losses since the last check, NaN check, snapshot.
+      if (adam) adam->sync_state();
       const Tensor l = (torch::stack({sum_g, sum_m}) / static_cast<double>(since)).cpu();
       const double lg = l[0].item<double>(), lm = l[1].item<double>();
       if (!std::isfinite(lg) || !std::isfinite(lm)) {
@@ -320,12 +348,13 @@ void Ddpm::fit(const Table& train, const Context& ctx, bool resume) {
       snap.take(mods, opts);
       progress.note(fmt::format("loss {:.4g} (gauss {:.4g}, multinomial {:.4g})", lg + lm, lg, lm));
       progress.set(static_cast<uint64_t>(steps_done_ - first));
-      sum_g = torch::zeros({}, x.options());
-      sum_m = torch::zeros({}, x.options());
+      sum_g.zero_();
+      sum_m.zero_();
       since = 0;
     }
   }
   progress.finish();
+  drop_grads(*opt_);  // (on a GPU they live in the graphs' memory pools)
   model_->eval();
   fitted_ = true;
 }

@@ -205,6 +205,159 @@ void ema_update(const std::vector<torch::Tensor>& ema, const std::vector<torch::
 #endif
 }
 
+namespace {
+
+// xs[i] *= s for a 0-dim device tensor s: one _foreach call on LibTorch >= 2.1 (its Tensor
+// overload), a loop before.
+void foreach_mul_tensor(const std::vector<torch::Tensor>& xs, const torch::Tensor& s) {
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 1)
+  at::_foreach_mul_(xs, s);
+#else
+  for (const auto& x : xs) x.mul_(s);
+#endif
+}
+
+}  // namespace
+
+void ema_update(const std::vector<torch::Tensor>& ema, const std::vector<torch::Tensor>& params,
+                const torch::Tensor& weight) {
+  torch::NoGradGuard no_grad;
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 1)
+  std::vector<torch::Tensor> d = at::_foreach_sub(params, ema);
+  at::_foreach_mul_(d, weight);
+  at::_foreach_add_(ema, d);
+#else
+  for (size_t i = 0; i < ema.size(); ++i) ema[i].lerp_(params[i], weight);
+#endif
+}
+
+namespace {
+
+// The AdamParamState / AdamWParamState of `p` in `opt`, created as LibTorch's first step would
+// when missing.
+template <class State>
+State& adam_state(torch::optim::Optimizer& opt, const torch::Tensor& p) {
+  auto& state = opt.state();
+  const auto key = state_key(state, p);
+  auto it = state.find(key);
+  if (it == state.end()) {
+    auto st = std::make_unique<State>();
+    st->step(0);
+    st->exp_avg(torch::zeros_like(p, torch::MemoryFormat::Preserve));
+    st->exp_avg_sq(torch::zeros_like(p, torch::MemoryFormat::Preserve));
+    it = state.emplace(key, std::move(st)).first;
+  }
+  return static_cast<State&>(*it->second);
+}
+
+}  // namespace
+
+DeviceAdam::DeviceAdam(torch::optim::Optimizer& opt, int64_t slots) : opt_(opt), slots_(slots) {
+  using torch::optim::Adam, torch::optim::AdamOptions, torch::optim::AdamParamState;
+  using torch::optim::AdamW, torch::optim::AdamWOptions, torch::optim::AdamWParamState;
+  const bool adam = dynamic_cast<Adam*>(&opt) != nullptr;
+  decoupled_ = !adam && dynamic_cast<AdamW*>(&opt) != nullptr;
+  RF_CHECK(adam || decoupled_, "DeviceAdam: the optimiser is neither Adam nor AdamW");
+  RF_CHECK(slots >= 1, "DeviceAdam: slots must be >= 1");
+  int64_t step = -1;
+  for (auto& g : opt.param_groups()) {
+    Group grp;
+    auto read = [&](const auto& o) {
+      RF_CHECK(!o.amsgrad(), "DeviceAdam: amsgrad is not supported");
+      grp.lr = o.lr();
+      grp.beta1 = std::get<0>(o.betas());
+      grp.beta2 = std::get<1>(o.betas());
+      grp.eps = o.eps();
+      grp.weight_decay = o.weight_decay();
+    };
+    if (adam)
+      read(static_cast<const AdamOptions&>(g.options()));
+    else
+      read(static_cast<const AdamWOptions&>(g.options()));
+    for (auto& p : g.params()) {
+      int64_t s = 0;
+      if (adam) {
+        auto& st = adam_state<AdamParamState>(opt, p);
+        grp.avg.push_back(st.exp_avg());
+        grp.avg_sq.push_back(st.exp_avg_sq());
+        s = st.step();
+      } else {
+        auto& st = adam_state<AdamWParamState>(opt, p);
+        grp.avg.push_back(st.exp_avg());
+        grp.avg_sq.push_back(st.exp_avg_sq());
+        s = st.step();
+      }
+      RF_CHECK(step < 0 || s == step, "DeviceAdam: parameters at different step counts");
+      step = s;
+      grp.params.push_back(p);
+    }
+    if (grp.params.empty()) continue;
+    const auto f32 = torch::TensorOptions().dtype(torch::kFloat32).device(grp.params[0].device());
+    grp.neg_step = torch::zeros({slots}, f32);
+    grp.inv_sqrt_bc2 = torch::zeros({slots}, f32);
+    grp.decay = torch::ones({slots}, f32);
+    groups_.push_back(std::move(grp));
+  }
+  t_ = std::max<int64_t>(step, 0);
+}
+
+void DeviceAdam::prepare(double lr) {
+  for (auto& g : groups_) {
+    const double l = lr >= 0 ? lr : g.lr;
+    for (int64_t i = 0; i < slots_; ++i) {
+      const double t = static_cast<double>(t_ + i + 1);
+      const double bc1 = 1 - std::pow(g.beta1, t), bc2 = 1 - std::pow(g.beta2, t);
+      g.neg_step.select(0, i).fill_(-(l / bc1));
+      g.inv_sqrt_bc2.select(0, i).fill_(1 / std::sqrt(bc2));
+      if (decoupled_ && g.weight_decay != 0) g.decay.select(0, i).fill_(1 - l * g.weight_decay);
+    }
+  }
+  t_ += slots_;
+}
+
+void DeviceAdam::apply(int64_t slot) {
+  torch::NoGradGuard no_grad;
+  for (auto& g : groups_) {
+    std::vector<torch::Tensor> params, grads, avg, avg_sq;
+    for (size_t i = 0; i < g.params.size(); ++i) {
+      const torch::Tensor& grad = g.params[i].grad();
+      if (!grad.defined()) continue;
+      params.push_back(g.params[i]);
+      grads.push_back(grad);
+      avg.push_back(g.avg[i]);
+      avg_sq.push_back(g.avg_sq[i]);
+    }
+    if (params.empty()) continue;
+    if (g.weight_decay != 0) {
+      if (decoupled_)
+        foreach_mul_tensor(params, g.decay.select(0, slot));
+      else
+        grads = at::_foreach_add(grads, params, g.weight_decay);
+    }
+    at::_foreach_mul_(avg, g.beta1);
+    at::_foreach_add_(avg, grads, 1 - g.beta1);
+    at::_foreach_mul_(avg_sq, g.beta2);
+    at::_foreach_addcmul_(avg_sq, grads, grads, 1 - g.beta2);
+    std::vector<torch::Tensor> denom = at::_foreach_sqrt(avg_sq);
+    foreach_mul_tensor(denom, g.inv_sqrt_bc2.select(0, slot));
+    at::_foreach_add_(denom, g.eps);
+    std::vector<torch::Tensor> upd = at::_foreach_div(avg, denom);
+    foreach_mul_tensor(upd, g.neg_step.select(0, slot));
+    at::_foreach_add_(params, upd);
+  }
+}
+
+void DeviceAdam::sync_state() {
+  using torch::optim::AdamParamState, torch::optim::AdamWParamState;
+  for (auto& g : groups_)
+    for (auto& p : g.params) {
+      if (decoupled_)
+        adam_state<AdamWParamState>(opt_, p).step(t_);
+      else
+        adam_state<AdamParamState>(opt_, p).step(t_);
+    }
+}
+
 // --- progress and loss checks -----------------------------------------------------------------
 
 EpochProgress::EpochProgress(const std::string& label, int64_t total, int64_t done,

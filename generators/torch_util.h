@@ -96,6 +96,50 @@ void optimizer_step(torch::optim::Optimizer& opt);
 void ema_update(const std::vector<torch::Tensor>& ema, const std::vector<torch::Tensor>& params,
                 double weight);
 
+/// ema[i] += weight * (params[i] - ema[i]) with `weight` a 0-dim device tensor (filled before
+/// each step, so the update can be captured in a CUDA graph). Three _foreach calls on LibTorch
+/// >= 2.1, a lerp_ loop before. Agrees with the double-weight form up to float rounding.
+void ema_update(const std::vector<torch::Tensor>& ema, const std::vector<torch::Tensor>& params,
+                const torch::Tensor& weight);
+
+/// Adam / AdamW (amsgrad off) whose time-varying factors (bias corrections, learning rate,
+/// AdamW's decay factor) live in device tensors, so that apply() reads no host value that
+/// changes between steps and can be captured in a CUDA graph (generators/cuda_graph.h). The
+/// generators use it on CUDA devices; the CPU keeps optimizer_step (LibTorch's arithmetic bit
+/// for bit). Same arithmetic as LibTorch's step except the float rounding of those factors and
+/// the update p += (-lr / bc1) * (m / denom) done as a multiply and an add.
+/// It works on the optimiser's own state objects (AdamParamState / AdamWParamState), creating
+/// missing ones as LibTorch's first step would (zero moments, step 0), so checkpoints and
+/// StateSnapshot are unchanged once sync_state() has written the step count back.
+class DeviceAdam {
+ public:
+  /// `slots`: updates per prepare() (ctgan runs `discriminator_steps` discriminator updates in
+  /// one step); the factors of each are kept apart.
+  explicit DeviceAdam(torch::optim::Optimizer& opt, int64_t slots = 1);
+  /// Host side, before each training step (outside any graph): advance the step count by
+  /// `slots` and fill the factors for those updates at learning rate `lr` (the parameter
+  /// groups' own lr when negative).
+  void prepare(double lr = -1);
+  /// Update number `slot` of the prepared ones, from the parameters' current gradients
+  /// (parameters without a gradient are skipped). Capturable.
+  void apply(int64_t slot = 0);
+  /// Write the step count into the optimiser's state objects (before a save or a snapshot).
+  void sync_state();
+  int64_t step_count() const { return t_; }
+
+ private:
+  struct Group {
+    std::vector<torch::Tensor> params, avg, avg_sq;
+    double lr, beta1, beta2, eps, weight_decay;
+    torch::Tensor neg_step, inv_sqrt_bc2, decay;  // [slots] float32 on the device
+  };
+  torch::optim::Optimizer& opt_;
+  bool decoupled_ = false;  // AdamW
+  int64_t slots_;
+  int64_t t_ = 0;  // updates prepared so far
+  std::vector<Group> groups_;
+};
+
 // --- progress and loss checks -----------------------------------------------------------------
 
 /// Per-epoch progress on stderr with ETA (core/progress.h), e.g.

@@ -21,6 +21,7 @@
 
 #include "core/error.h"
 #include "core/generator.h"
+#include "generators/cuda_graph.h"
 #include "generators/register.h"
 #include "generators/torch_util.h"
 #include "generators/transformer.h"
@@ -46,6 +47,7 @@ struct TvaeParams {
   int64_t embedding_dim = 128;                     ///< latent width
   std::vector<int64_t> compress_dims{128, 128};    ///< encoder hidden widths
   std::vector<int64_t> decompress_dims{128, 128};  ///< decoder hidden widths
+  bool cuda_graph = true;  ///< on CUDA: capture the training step as a CUDA graph
 };
 
 std::vector<ParamDef> tvae_param_defs() {
@@ -63,6 +65,9 @@ std::vector<ParamDef> tvae_param_defs() {
                    "encoder hidden layer widths joined by '-'"),
       string_param("decompress_dims", layer_widths_text(d.decompress_dims),
                    "decoder hidden layer widths joined by '-'"),
+      bool_param("cuda_graph", "true",
+                 "on a CUDA device, capture the training step once and replay it as a CUDA "
+                 "graph (ignored on the CPU)"),
   };
 }
 
@@ -77,6 +82,7 @@ TvaeParams params_from(const ParamValues& p) {
   t.compress_dims = parse_layer_widths("tvae", "compress_dims", p.get_string("compress_dims"));
   t.decompress_dims =
       parse_layer_widths("tvae", "decompress_dims", p.get_string("decompress_dims"));
+  t.cuda_graph = p.get_bool("cuda_graph");
   return t;
 }
 
@@ -260,47 +266,63 @@ void Tvae::fit(const Table& train, const Context& ctx, bool resume) {
   const int64_t first = epochs_done_;
   EpochProgress progress("tvae fit", first + p_.epochs, first, ctx);
   const auto long_opts = torch::TensorOptions().dtype(torch::kInt64).device(device_);
+  // On a GPU the optimiser keeps its step factors on the device and each batch size's step is
+  // captured once as a CUDA graph (cuda_graph.h); the batch's row indices are its input.
+  const bool cuda = device_.is_cuda();
+  std::unique_ptr<DeviceAdam> adam;
+  if (cuda) adam = std::make_unique<DeviceAdam>(*opt_);
+  BatchStepGraphs graphs(device_, cuda && p_.cuda_graph);
+  const Tensor rec_sum = torch::zeros({}, data.options()),
+               kl_sum = torch::zeros({}, data.options());
+  auto train_step = [&](const Tensor& idx) {
+    const int64_t b = idx.size(0);
+    const Tensor x = data.index_select(0, idx);
+    const Tensor c = cond.index_select(0, idx);
+    const EncoderOut q = enc_->forward(torch::cat({x, c}, 1));
+    const Tensor stdev = torch::exp(0.5 * q.logvar);
+    const Tensor z = torch::randn_like(stdev) * stdev + q.mu;
+    const Tensor y = dec_->forward(torch::cat({z, c}, 1));
+    Tensor rec = torch::zeros({}, data.options());
+    if (layout.tanh_cols.numel() > 0) {
+      const Tensor sig = dec_->sigma.index_select(0, layout.tanh_cols);
+      const Tensor eq =
+          x.index_select(1, layout.tanh_cols) - torch::tanh(y.index_select(1, layout.tanh_cols));
+      rec = rec + (eq * eq / 2 / (sig * sig)).sum() + torch::log(sig).sum() * b;
+    }
+    for (size_t gi = 0; gi < layout.groups.size(); ++gi) {
+      const auto& g = layout.groups[gi];
+      const Tensor logp =
+          torch::log_softmax(y.index_select(1, g.cols).view({b, g.count, g.width}), -1);
+      const Tensor t = targets[gi].index_select(0, idx).unsqueeze(-1);
+      rec = rec - logp.gather(-1, t).sum();
+    }
+    rec = rec * p_.loss_factor / b;
+    const Tensor kl =
+        -0.5 * torch::sum(1 + q.logvar - q.mu * q.mu - q.logvar.exp()) / static_cast<double>(b);
+    const Tensor loss = rec + kl;
+    drop_grads(*opt_);
+    loss.backward();
+    if (adam)
+      adam->apply();
+    else
+      optimizer_step(*opt_);
+    {
+      torch::NoGradGuard no_grad;
+      dec_->sigma.clamp_(0.01, 1.0);
+    }
+    rec_sum.add_(rec.detach());
+    kl_sum.add_(kl.detach());
+  };
   for (int64_t e = 0; e < p_.epochs; ++e) {
     const Tensor perm = torch::randperm(n, long_opts);
-    Tensor rec_sum = torch::zeros({}, data.options()), kl_sum = torch::zeros({}, data.options());
+    rec_sum.zero_();
+    kl_sum.zero_();
     int64_t steps = 0;
     for (int64_t s = 0; s < n; s += p_.batch, ++steps) {
-      const Tensor idx = perm.slice(0, s, std::min(n, s + p_.batch));
-      const int64_t b = idx.size(0);
-      const Tensor x = data.index_select(0, idx);
-      const Tensor c = cond.index_select(0, idx);
-      const EncoderOut q = enc_->forward(torch::cat({x, c}, 1));
-      const Tensor stdev = torch::exp(0.5 * q.logvar);
-      const Tensor z = torch::randn_like(stdev) * stdev + q.mu;
-      const Tensor y = dec_->forward(torch::cat({z, c}, 1));
-      Tensor rec = torch::zeros({}, data.options());
-      if (layout.tanh_cols.numel() > 0) {
-        const Tensor sig = dec_->sigma.index_select(0, layout.tanh_cols);
-        const Tensor eq =
-            x.index_select(1, layout.tanh_cols) - torch::tanh(y.index_select(1, layout.tanh_cols));
-        rec = rec + (eq * eq / 2 / (sig * sig)).sum() + torch::log(sig).sum() * b;
-      }
-      for (size_t gi = 0; gi < layout.groups.size(); ++gi) {
-        const auto& g = layout.groups[gi];
-        const Tensor logp =
-            torch::log_softmax(y.index_select(1, g.cols).view({b, g.count, g.width}), -1);
-        const Tensor t = targets[gi].index_select(0, idx).unsqueeze(-1);
-        rec = rec - logp.gather(-1, t).sum();
-      }
-      rec = rec * p_.loss_factor / b;
-      const Tensor kl =
-          -0.5 * torch::sum(1 + q.logvar - q.mu * q.mu - q.logvar.exp()) / static_cast<double>(b);
-      const Tensor loss = rec + kl;
-      drop_grads(*opt_);
-      loss.backward();
-      optimizer_step(*opt_);
-      {
-        torch::NoGradGuard no_grad;
-        dec_->sigma.clamp_(0.01, 1.0);
-      }
-      rec_sum += rec.detach();
-      kl_sum += kl.detach();
+      if (adam) adam->prepare();
+      graphs.run(perm.slice(0, s, std::min(n, s + p_.batch)), train_step);
     }
+    if (adam) adam->sync_state();
     // The one host round trip of the epoch: the losses for the check and the progress line.
     const Tensor both =
         torch::stack({rec_sum, kl_sum}).to(torch::kCPU) / static_cast<double>(steps);
@@ -328,6 +350,7 @@ void Tvae::fit(const Table& train, const Context& ctx, bool resume) {
     progress.epoch_done(epoch, losses);
   }
   progress.finish();
+  drop_grads(*opt_);  // (on a GPU they live in the graphs' memory pools)
   enc_->eval();
   dec_->eval();
   fitted_ = true;

@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PREFIX=${PREFIX:-/tmp/rf-prefix}
 build=${BUILD:-build-device}
-targets=${TARGETS:-rareforge bench_generators bench_validation test_ddpm test_validation_torch_accel}
+targets=${TARGETS:-rareforge bench_generators bench_validation test_ddpm test_validation_torch_accel test_generators_torch_util}
 log=${OUT:-.}/device-build.log
 mkdir -p "$PREFIX"
 for d in .device-debs/*.deb; do dpkg -x "$d" "$PREFIX"; done

@@ -1,5 +1,6 @@
-// Shared generator helpers (generators/torch_util.h): checkpoint archive round trip with the
-// optimiser state, state snapshots, loss checks, class lookup, layer widths. CPU only.
+// Shared generator helpers (generators/torch_util.h, cuda_graph.h): checkpoint archive round trip
+// with the optimiser state, state snapshots, loss checks, class lookup, layer widths, the
+// optimiser steps; on a GPU (*_CUDA) a captured training step against the eager one.
 #include <torch/torch.h>
 
 #include <cmath>
@@ -8,7 +9,11 @@
 #include <gtest/gtest.h>
 
 #include "core/error.h"
+#include "core/generator.h"
+#include "generators/cuda_graph.h"
+#include "generators/register.h"
 #include "generators/torch_util.h"
+#include "tests/generators/mixed_table.h"
 #include "tests/test_util.h"
 
 namespace rareforge::generators {
@@ -207,6 +212,177 @@ TEST(TorchUtil, EmaUpdateIsLerp) {
   for (size_t i = 0; i < ema.size(); ++i) want.push_back(ema[i].lerp(p[i], 0.25));
   ema_update(ema, p, 0.25);
   for (size_t i = 0; i < ema.size(); ++i) EXPECT_TRUE(torch::equal(ema[i], want[i]));
+}
+
+TEST(TorchUtil, EmaUpdateWithTensorWeightIsLerp) {
+  torch::manual_seed(5);
+  const std::vector<torch::Tensor> p = {torch::randn({3, 4}), torch::randn({5})};
+  std::vector<torch::Tensor> ema = {torch::randn({3, 4}), torch::randn({5})};
+  std::vector<torch::Tensor> want;
+  for (size_t i = 0; i < ema.size(); ++i) want.push_back(ema[i].lerp(p[i], 0.125));
+  ema_update(ema, p, torch::full({}, 0.125));
+  for (size_t i = 0; i < ema.size(); ++i)
+    EXPECT_TRUE(torch::allclose(ema[i], want[i], 1e-6, 1e-7)) << i;
+}
+
+// DeviceAdam (the step factors in tensors) follows LibTorch's Adam / AdamW step to float
+// rounding, creates the state LibTorch's first step would, honours a learning-rate override and
+// writes its step count back; two slots per prepare() are two consecutive steps.
+template <class Opt, class Options, class State>
+void expect_device_adam_like_builtin(double weight_decay, int64_t slots) {
+  torch::manual_seed(6);
+  torch::nn::Sequential a(torch::nn::Linear(3, 5), torch::nn::Tanh(), torch::nn::Linear(5, 1));
+  torch::nn::Sequential b(torch::nn::Linear(3, 5), torch::nn::Tanh(), torch::nn::Linear(5, 1));
+  {
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < a->parameters().size(); ++i)
+      b->parameters()[i].copy_(a->parameters()[i]);
+  }
+  Opt oa(a->parameters(), Options(0.01).betas({0.5, 0.9}).weight_decay(weight_decay));
+  Opt ob(b->parameters(), Options(0.01).betas({0.5, 0.9}).weight_decay(weight_decay));
+  DeviceAdam dev(ob, slots);
+  EXPECT_EQ(ob.state().size(), b->parameters().size());  // created, at step 0
+  const torch::Tensor x = torch::linspace(-1, 1, 24).view({8, 3});
+  const torch::Tensor y = x.sum(1, true).sin();
+  for (int step = 0; step < 6; step += static_cast<int>(slots)) {
+    const double lr = 0.02 * (1.0 - step / 12.0);  // a decaying rate, as ddpm's
+    dev.prepare(lr);
+    for (int64_t k = 0; k < slots; ++k) {
+      for (auto& g : oa.param_groups()) static_cast<Options&>(g.options()).lr(lr);
+      oa.zero_grad();
+      (a->forward(x) - y).pow(2).mean().backward();
+      oa.step();
+      drop_grads(ob);
+      (b->forward(x) - y).pow(2).mean().backward();
+      dev.apply(k);
+      for (size_t i = 0; i < a->parameters().size(); ++i)
+        ASSERT_TRUE(torch::allclose(a->parameters()[i], b->parameters()[i], 1e-5, 1e-7))
+            << "step " << step + k << ", weight decay " << weight_decay << ", parameter " << i
+            << ", largest difference "
+            << (a->parameters()[i] - b->parameters()[i]).abs().max().item<double>();
+    }
+  }
+  EXPECT_EQ(dev.step_count(), 6);
+  dev.sync_state();
+  for (const auto& kv : ob.state()) EXPECT_EQ(static_cast<const State&>(*kv.second).step(), 6);
+}
+
+TEST(TorchUtil, DeviceAdamFollowsLibTorchsStep) {
+  using torch::optim::Adam, torch::optim::AdamOptions, torch::optim::AdamParamState;
+  using torch::optim::AdamW, torch::optim::AdamWOptions, torch::optim::AdamWParamState;
+  expect_device_adam_like_builtin<Adam, AdamOptions, AdamParamState>(0.0, 1);
+  expect_device_adam_like_builtin<Adam, AdamOptions, AdamParamState>(1e-2, 2);
+  expect_device_adam_like_builtin<AdamW, AdamWOptions, AdamWParamState>(0.0, 1);
+  expect_device_adam_like_builtin<AdamW, AdamWOptions, AdamWParamState>(1e-2, 3);
+}
+
+// Without a GPU (or with capture off) a StepGraph runs the step every time and replays nothing.
+TEST(CudaGraph, StepGraphOnTheCpuRunsEagerly) {
+  const int64_t replays = cuda_graph_replays();
+  StepGraph g(torch::Device(torch::kCPU), true);
+  int calls = 0;
+  for (int i = 0; i < 4; ++i) g.run([&] { ++calls; });
+  EXPECT_EQ(calls, 4);
+  EXPECT_FALSE(g.captured());
+  BatchStepGraphs bg(torch::Device(torch::kCPU), true);
+  const torch::Tensor idx = torch::arange(5);
+  bg.run(idx, [&](const torch::Tensor& t) {
+    EXPECT_TRUE(torch::equal(t, idx));
+    ++calls;
+  });
+  EXPECT_EQ(calls, 5);
+  EXPECT_EQ(cuda_graph_replays(), replays);
+}
+
+// On a GPU: a training step (BatchNorm, dropout, random batches, DeviceAdam) captured as a CUDA
+// graph and replayed gives the parameters the same steps give eagerly, from the same seed.
+TEST(CudaGraph, CapturedStepMatchesEagerSteps_CUDA) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA GPU visible to LibTorch";
+  ASSERT_TRUE(cuda_graphs_built()) << "a CUDA LibTorch without CUDA-graph support compiled in";
+  const torch::Device dev(torch::kCUDA, 0);
+  auto train = [&](bool graphed) {
+    torch::manual_seed(11);
+    torch::nn::Sequential net(torch::nn::Linear(6, 32), torch::nn::BatchNorm1d(32),
+                              torch::nn::ReLU(), torch::nn::Dropout(0.3), torch::nn::Linear(32, 1));
+    net->to(dev);
+    torch::optim::Adam opt(net->parameters(), torch::optim::AdamOptions(1e-2).weight_decay(1e-4));
+    DeviceAdam adam(opt);
+    const torch::Tensor x = torch::randn({256, 6}, torch::TensorOptions().device(dev));
+    const torch::Tensor y = x.narrow(1, 0, 2).sum(1, true).tanh();
+    const torch::Tensor loss_sum = torch::zeros({}, x.options());
+    StepGraph graph(dev, graphed);
+    for (int step = 0; step < 12; ++step) {
+      adam.prepare();
+      graph.run([&] {
+        const torch::Tensor idx = torch::randint(256, {64}, x.options().dtype(torch::kInt64));
+        const torch::Tensor loss =
+            (net->forward(x.index_select(0, idx)) - y.index_select(0, idx)).pow(2).mean();
+        drop_grads(opt);
+        loss.backward();
+        adam.apply();
+        loss_sum.add_(loss.detach());
+      });
+    }
+    EXPECT_EQ(graph.captured(), graphed);
+    std::vector<torch::Tensor> out;
+    for (const auto& p : net->parameters()) out.push_back(p.detach().cpu());
+    for (const auto& b : net->buffers()) out.push_back(b.detach().cpu().to(torch::kFloat64));
+    out.push_back(loss_sum.cpu());
+    return out;
+  };
+  const int64_t before = cuda_graph_replays();
+  const auto eager = train(false);
+  EXPECT_EQ(cuda_graph_replays(), before);
+  const auto graphed = train(true);
+  EXPECT_EQ(cuda_graph_replays(), before + 11);  // step 1 warms up, 2 captures and replays
+  ASSERT_EQ(eager.size(), graphed.size());
+  for (size_t i = 0; i < eager.size(); ++i)
+    EXPECT_TRUE(torch::allclose(eager[i], graphed[i], 1e-5, 1e-6))
+        << "tensor " << i << ": largest difference "
+        << (eager[i] - graphed[i]).abs().max().item<double>();
+}
+
+// On a GPU: each deep generator trained with its step captured as a CUDA graph gives the samples
+// it gives when every step runs eagerly, from the same seed (both on the GPU).
+TEST(CudaGraph, GeneratorsTrainAlikeWithAndWithoutGraphs_CUDA) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA GPU visible to LibTorch";
+  register_all();
+  const Table train = fixtures::mixed_table(700, 21);  // partial last batches for tvae and ddpm
+  Context gpu = fixtures::ctx_with(5);
+  gpu.device = Device::parse("cuda");
+  for (const std::string spec :
+       {"ctgan:epochs=3,batch=100,generator_dim=64-64,discriminator_dim=64-64",
+        "tvae:epochs=3,batch=128,compress_dims=64-64,decompress_dims=64-64",
+        "ddpm:timesteps=100,train_steps=40,batch=256,hidden=64-64,dim_t=32,sample_steps=20"}) {
+    SCOPED_TRACE(spec);
+    const int64_t before = cuda_graph_replays();
+    auto eager = make_generator(spec + ",cuda_graph=false");
+    eager->fit(train, gpu);
+    EXPECT_EQ(cuda_graph_replays(), before);
+    auto graphed = make_generator(spec);
+    graphed->fit(train, gpu);
+    EXPECT_GT(cuda_graph_replays(), before);
+    const Table a = eager->sample(300, "b", {}, gpu), b = graphed->sample(300, "b", {}, gpu);
+    ASSERT_EQ(a.n_rows(), b.n_rows());
+    for (size_t j = 0; j < a.n_cols(); ++j) {
+      const Column& ca = a.column(j);
+      const Column& cb = b.column(j);
+      size_t differ = 0;
+      double worst = 0;
+      for (size_t i = 0; i < a.n_rows(); ++i) {
+        if (ca.is_numeric()) {
+          const double d = std::abs(ca.num[i] - cb.num[i]);
+          worst = std::max(worst, d);
+          differ += d > 1e-3 * (1 + std::abs(ca.num[i]));
+        } else {
+          differ += ca.codes[i] != cb.codes[i];
+        }
+      }
+      std::printf("%s column %zu: %zu of %zu rows differ, largest numeric difference %.3g\n",
+                  spec.c_str(), j, differ, a.n_rows(), worst);
+      EXPECT_LE(differ, a.n_rows() / 50) << "column " << j;
+    }
+  }
 }
 
 }  // namespace

@@ -89,11 +89,12 @@ TEST(Tvae, RegisteredWithItsParameters) {
   std::vector<std::string> names;
   for (const auto& p : info->params) names.push_back(p.name);
   EXPECT_EQ(names, (std::vector<std::string>{"epochs", "batch", "lr", "weight_decay", "loss_factor",
-                                             "embedding_dim", "compress_dims", "decompress_dims"}));
+                                             "embedding_dim", "compress_dims", "decompress_dims",
+                                             "cuda_graph"}));
   auto g = make_generator("tvae");
   EXPECT_EQ(g->spec(),
             "tvae:epochs=300,batch=500,lr=0.001,weight_decay=0.00001,loss_factor=2,"
-            "embedding_dim=128,compress_dims=128-128,decompress_dims=128-128");
+            "embedding_dim=128,compress_dims=128-128,decompress_dims=128-128,cuda_graph=true");
   EXPECT_FALSE(g->fitted());
   EXPECT_THROW(make_generator("tvae:compress_dims=12-x"), InputError);
   EXPECT_THROW(make_generator("tvae:epochs=0"), InputError);
