@@ -637,7 +637,8 @@ void Ctgan::fit(const Table& train, const Context& ctx, bool resume) {
         fake = activate(gen_->forward(torch::cat({z, cb.cond}, 1)), act, p_.tau);
       }
       // Real rows for the shuffled conditions (the reference's c2 = c1[perm]); on a GPU the
-      // permutation sorts random keys (randperm is not safe to capture in a graph).
+      // permutation sorts random keys, plain kernels a CUDA graph captures (randperm was not
+      // checked for capture safety).
       const Tensor perm = cuda ? torch::rand({b}, f32).argsort() : torch::randperm(b, i64);
       const Tensor real_cat = torch::cat(
           {x.index_select(0, cb.rows.index_select(0, perm)), cb.cond.index_select(0, perm)}, 1);

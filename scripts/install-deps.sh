@@ -20,6 +20,8 @@ packages=(
 )
 if [[ "${1:-}" == "--peers" ]]; then
   packages+=(python3-scipy python3-sklearn python3-imblearn python3-xgboost)
+  # The reference CTGAN's own dependencies (bench/generators_vs_ctgan.py --ctgan-src).
+  packages+=(python3-torch python3-pandas python3-tqdm)
 fi
 
 missing=()
