@@ -14,8 +14,9 @@
 // Contract shared by all generators
 //   * fit: `train` has a target with >= 2 classes and >= 1 row; any mix of numeric and
 //     categorical columns, missing values allowed (the transformer encodes them). Progress
-//     (epoch, losses, ETA) on stderr unless ctx.quiet. A NaN/Inf loss stops training with an
-//     InputError-free Error naming the epoch; the object keeps the last good state.
+//     (epoch, losses, ETA) on stderr unless ctx.quiet. A NaN/Inf loss stops training with a
+//     TrainingDiverged error naming the epoch; the object keeps the last good state (fitted()
+//     says whether there is one; `rareforge fit` then saves it to --model).
 //   * sample(n, cls, where, ctx): exactly n rows, all of target class `cls` (a category name of
 //     the training target), each with where[i].first == where[i].second for categorical
 //     conditions (generators that cannot condition on a column throw InputError saying so).
@@ -41,11 +42,19 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "core/context.h"
+#include "core/error.h"
 #include "core/params.h"
 #include "core/strategy.h"
 #include "core/table.h"
 
 namespace rareforge {
+
+/// fit() stopped because a loss became NaN or Inf (an Error: exit status 1). The generator keeps
+/// its last good state; fitted() is false when no epoch (no check) finished.
+class TrainingDiverged : public Error {
+ public:
+  explicit TrainingDiverged(const std::string& what) : Error(what) {}
+};
 
 /// Categorical conditions for sample(): {column, value} pairs.
 using Conditions = std::vector<std::pair<std::string, std::string>>;

@@ -335,7 +335,7 @@ void Ddpm::fit(const Table& train, const Context& ctx, bool resume) {
       if (!std::isfinite(lg) || !std::isfinite(lm)) {
         const bool restored = snap.restore(mods, opts);
         fitted_ = restored;
-        throw Error(fmt::format(
+        throw TrainingDiverged(fmt::format(
             "ddpm: the {} loss became {} between steps {} and {}; training stopped{} (lower lr, "
             "or check the data for extreme values)",
             std::isfinite(lg) ? "multinomial" : "gaussian",

@@ -389,9 +389,9 @@ void check_finite_losses(const std::string& method, int64_t epoch,
                          const std::string& recovery) {
   for (const auto& [name, v] : losses) {
     if (std::isfinite(v)) continue;
-    throw Error(fmt::format("{}: epoch {}: the {} loss is {} ({}); training stopped{}{}", method,
-                            epoch, name, format_double(v), loss_note(losses),
-                            recovery.empty() ? "" : ". ", recovery));
+    throw TrainingDiverged(fmt::format("{}: epoch {}: the {} loss is {} ({}); training stopped{}{}",
+                                       method, epoch, name, format_double(v), loss_note(losses),
+                                       recovery.empty() ? "" : ". ", recovery));
   }
 }
 

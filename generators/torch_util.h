@@ -161,8 +161,8 @@ class EpochProgress {
 /// "loss 1.234 kl 0.456" (4 significant digits).
 std::string loss_note(const std::vector<std::pair<std::string, double>>& losses);
 
-/// Throws Error "<method>: epoch E: the <name> loss is nan; training stopped ..." when any loss
-/// is NaN or Inf. `recovery` is appended (e.g. what state the object keeps, what to try).
+/// Throws TrainingDiverged "<method>: epoch E: the <name> loss is nan; training stopped ..." when
+/// any loss is NaN or Inf. `recovery` is appended (e.g. what state the object keeps, what to try).
 void check_finite_losses(const std::string& method, int64_t epoch,
                          const std::vector<std::pair<std::string, double>>& losses,
                          const std::string& recovery = "");

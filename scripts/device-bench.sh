@@ -60,24 +60,19 @@ step 30 "data: 32,000 rows x 15 columns" "$build/tools/rareforge" make-data \
 
 # Each generator with its training step replayed as a CUDA graph (the default), then a short
 # eager run (cuda_graph=false) on the same machine for the ratio.
-step 90 "issue 4: ctgan, $epochs epochs (CUDA graph)" "$build/bench/bench_generators" \
-  --data "$data" --method ctgan --epochs "$epochs" --device "$device" --threads "$threads" \
-  --sample "$sample"
-step 40 "issue 4: ctgan, $((epochs / 15 + 1)) epochs eager (cuda_graph=false)" \
-  "$build/bench/bench_generators" --data "$data" --method ctgan:cuda_graph=false \
-  --epochs $((epochs / 15 + 1)) --device "$device" --threads "$threads" --sample 1000
-step 150 "issue 5: ddpm, $steps steps at batch 4096 (CUDA graph), $sample rows at 50 and 100 sampling steps" \
-  "$build/bench/bench_generators" --data "$data" --method ddpm --steps "$steps" \
-  --device "$device" --threads "$threads" --sample "$sample" --sample-steps 50,100
-step 40 "issue 5: ddpm, $((steps / 15 + 1)) steps eager (cuda_graph=false)" \
-  "$build/bench/bench_generators" --data "$data" --method ddpm:cuda_graph=false \
-  --steps $((steps / 15 + 1)) --device "$device" --threads "$threads" --sample 1000
-step 60 "issue 4: tvae, $epochs epochs (CUDA graph)" "$build/bench/bench_generators" \
-  --data "$data" --method tvae --epochs "$epochs" --device "$device" --threads "$threads" \
-  --sample "$sample"
-step 40 "issue 4: tvae, $((epochs / 15 + 1)) epochs eager (cuda_graph=false)" \
-  "$build/bench/bench_generators" --data "$data" --method tvae:cuda_graph=false \
-  --epochs $((epochs / 15 + 1)) --device "$device" --threads "$threads" --sample 1000
+generator_pair() {  # generator_pair ISSUE METHOD epochs|steps COUNT LIMIT_SECONDS [ARGS...]
+  local issue=$1 method=$2 unit=$3 n=$4 limit=$5 short=$(($4 / 15 + 1))
+  shift 5
+  step "$limit" "issue $issue: $method, $n $unit (CUDA graph)" "$build/bench/bench_generators" \
+    --data "$data" --method "$method" --"$unit" "$n" --device "$device" --threads "$threads" \
+    --sample "$sample" "$@"
+  step 40 "issue $issue: $method, $short $unit eager (cuda_graph=false)" \
+    "$build/bench/bench_generators" --data "$data" --method "$method:cuda_graph=false" \
+    --"$unit" "$short" --device "$device" --threads "$threads" --sample 1000
+}
+generator_pair 4 ctgan epochs "$epochs" 90
+generator_pair 5 ddpm steps "$steps" 150 --sample-steps 50,100
+generator_pair 4 tvae epochs "$epochs" 60
 
 for what in mmd dcr; do
   step 30 "issue 6: $what $rows x $rows x 20 on $device" "$build/bench/bench_validation" "$what" \

@@ -98,7 +98,16 @@ void register_fit(CLI::App& app) {
                      "'{}' was trained on",
                      opts->data, opts->model);
     const auto start = std::chrono::steady_clock::now();
-    gen->fit(train, ctx, opts->resume);
+    try {
+      gen->fit(train, ctx, opts->resume);
+    } catch (const TrainingDiverged& e) {
+      // The generator is back at its last good state: keep it, so the run is not lost.
+      if (!gen->fitted()) throw;
+      gen->save(opts->model);
+      throw TrainingDiverged(
+          fmt::format("{}; that last good state is saved in '{}' (continue it with --resume)",
+                      e.what(), opts->model));
+    }
     gen->save(opts->model);
     if (!ctx.quiet)
       std::fprintf(

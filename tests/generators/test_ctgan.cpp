@@ -19,6 +19,7 @@
 #include "core/generator.h"
 #include "core/rng.h"
 #include "generators/register.h"
+#include "tests/generators/detection.h"
 #include "tests/generators/mixed_table.h"
 #include "tests/test_util.h"
 
@@ -31,6 +32,7 @@ const char* kSmall =
     "discriminator_dim=32-32";
 
 using fixtures::ctx_with;
+using fixtures::detection_auc;
 
 Table make_table(size_t n, uint64_t seed) { return fixtures::mixed_table(n, seed); }
 
@@ -256,68 +258,6 @@ std::vector<double> class_values(const Table& t, const std::string& col, int32_t
   for (size_t i = 0; i < t.n_rows(); ++i)
     if (t.labels()[i] == cls) out.push_back(v[i]);
   return out;
-}
-
-// Features for the detector: numeric columns standardised (with the real table's mean and sd)
-// and squared, categoricals and the class one-hot.
-MatrixRM detector_features(const Table& t, const Table& real) {
-  Table::DenseOptions o;
-  o.include_target = true;
-  MatrixRM d = t.to_dense(o);
-  std::vector<std::pair<size_t, std::string>> num;
-  size_t pos = 0;
-  for (size_t j = 0; j < t.n_cols(); ++j) {
-    if (t.column(j).is_numeric()) num.push_back({pos, t.column(j).name()});
-    pos += t.column(j).is_numeric() ? 1 : t.column(j).categories().size();
-  }
-  MatrixRM out(d.rows(), d.cols() + static_cast<int64_t>(num.size()));
-  out.leftCols(d.cols()) = d;
-  for (size_t k = 0; k < num.size(); ++k) {
-    const auto& rv = real.column(num[k].second).num;
-    const double mean = std::accumulate(rv.begin(), rv.end(), 0.0) / rv.size();
-    double var = 0;
-    for (double v : rv) var += (v - mean) * (v - mean);
-    const double sd = std::sqrt(var / rv.size());
-    for (int64_t i = 0; i < d.rows(); ++i) {
-      const double z = (d(i, num[k].first) - mean) / sd;
-      out(i, num[k].first) = z;
-      out(i, d.cols() + static_cast<int64_t>(k)) = z * z;
-    }
-  }
-  return out;
-}
-
-// Detection AUC: logreg trained on half of real + synthetic (labels 0 / 1), AUC on the other
-// half. 0.5 = indistinguishable.
-double detection_auc(const Table& real, const Table& synth, uint64_t seed) {
-  const MatrixRM a = detector_features(real, real), b = detector_features(synth, real);
-  const int64_t n = a.rows() + b.rows();
-  MatrixRM x(n, a.cols());
-  x.topRows(a.rows()) = a;
-  x.bottomRows(b.rows()) = b;
-  std::vector<int32_t> y(static_cast<size_t>(n), 0);
-  std::fill(y.begin() + a.rows(), y.end(), 1);
-  Rng rng(seed);
-  const std::vector<size_t> perm = rng.permutation(static_cast<size_t>(n));
-  const int64_t half = n / 2;
-  MatrixRM xtr(half, x.cols()), xte(n - half, x.cols());
-  std::vector<int32_t> ytr, yte;
-  for (int64_t i = 0; i < n; ++i) {
-    const size_t r = perm[static_cast<size_t>(i)];
-    if (i < half) {
-      xtr.row(i) = x.row(static_cast<int64_t>(r));
-      ytr.push_back(y[r]);
-    } else {
-      xte.row(i - half) = x.row(static_cast<int64_t>(r));
-      yte.push_back(y[r]);
-    }
-  }
-  auto clf = classifiers::make_classifier("logreg");
-  clf->fit(xtr, ytr, 2, nullptr, ctx_with(seed));
-  const MatrixRM p = clf->predict_proba(xte);
-  std::vector<double> score(static_cast<size_t>(p.rows()));
-  for (int64_t i = 0; i < p.rows(); ++i) score[static_cast<size_t>(i)] = p(i, 1);
-  return metrics::roc_auc_binary(yte, score);
 }
 
 // Fidelity after a short training: 1,000 rows, 150 epochs of batch 50 (3,000 steps) with

@@ -150,23 +150,35 @@ TEST(TorchUtil, TensorsRoundTrip) {
   EXPECT_EQ(to_matrix(to_device_float(MatrixRM(0, 3), torch::Device(torch::kCPU))).cols(), 3);
 }
 
+// Two copies of one small network (same initial parameters, from `seed`) and the regression
+// data both train on: the optimiser-step tests train one with LibTorch's step and one with ours.
+struct TwinNets {
+  torch::nn::Sequential a, b;
+  torch::Tensor x, y;
+};
+
+TwinNets twin_nets(uint64_t seed) {
+  torch::manual_seed(seed);
+  TwinNets t{
+      torch::nn::Sequential(torch::nn::Linear(3, 5), torch::nn::Tanh(), torch::nn::Linear(5, 1)),
+      torch::nn::Sequential(torch::nn::Linear(3, 5), torch::nn::Tanh(), torch::nn::Linear(5, 1)),
+      torch::linspace(-1, 1, 24).view({8, 3}),
+      {}};
+  t.y = t.x.sum(1, true).sin();
+  torch::NoGradGuard no_grad;
+  for (size_t i = 0; i < t.a->parameters().size(); ++i)
+    t.b->parameters()[i].copy_(t.a->parameters()[i]);
+  return t;
+}
+
 // optimizer_step (the _foreach form) against LibTorch's own step(), over steps that include the
 // first (which falls back to step() to create the state): parameters and both moments equal bit
 // for bit, with weight decay, for Adam (decay added to the gradient) and AdamW (decoupled).
 template <class Opt, class Options, class State>
 void expect_same_as_builtin(double weight_decay) {
-  torch::manual_seed(3);
-  torch::nn::Sequential a(torch::nn::Linear(3, 5), torch::nn::Tanh(), torch::nn::Linear(5, 1));
-  torch::nn::Sequential b(torch::nn::Linear(3, 5), torch::nn::Tanh(), torch::nn::Linear(5, 1));
-  {
-    torch::NoGradGuard no_grad;
-    for (size_t i = 0; i < a->parameters().size(); ++i)
-      b->parameters()[i].copy_(a->parameters()[i]);
-  }
+  auto [a, b, x, y] = twin_nets(3);
   Opt oa(a->parameters(), Options(0.01).betas({0.5, 0.9}).weight_decay(weight_decay));
   Opt ob(b->parameters(), Options(0.01).betas({0.5, 0.9}).weight_decay(weight_decay));
-  const torch::Tensor x = torch::linspace(-1, 1, 24).view({8, 3});
-  const torch::Tensor y = x.sum(1, true).sin();
   for (int step = 0; step < 6; ++step) {
     oa.zero_grad();
     (a->forward(x) - y).pow(2).mean().backward();
@@ -230,20 +242,11 @@ TEST(TorchUtil, EmaUpdateWithTensorWeightIsLerp) {
 // writes its step count back; two slots per prepare() are two consecutive steps.
 template <class Opt, class Options, class State>
 void expect_device_adam_like_builtin(double weight_decay, int64_t slots) {
-  torch::manual_seed(6);
-  torch::nn::Sequential a(torch::nn::Linear(3, 5), torch::nn::Tanh(), torch::nn::Linear(5, 1));
-  torch::nn::Sequential b(torch::nn::Linear(3, 5), torch::nn::Tanh(), torch::nn::Linear(5, 1));
-  {
-    torch::NoGradGuard no_grad;
-    for (size_t i = 0; i < a->parameters().size(); ++i)
-      b->parameters()[i].copy_(a->parameters()[i]);
-  }
+  auto [a, b, x, y] = twin_nets(6);
   Opt oa(a->parameters(), Options(0.01).betas({0.5, 0.9}).weight_decay(weight_decay));
   Opt ob(b->parameters(), Options(0.01).betas({0.5, 0.9}).weight_decay(weight_decay));
   DeviceAdam dev(ob, slots);
   EXPECT_EQ(ob.state().size(), b->parameters().size());  // created, at step 0
-  const torch::Tensor x = torch::linspace(-1, 1, 24).view({8, 3});
-  const torch::Tensor y = x.sum(1, true).sin();
   for (int step = 0; step < 6; step += static_cast<int>(slots)) {
     const double lr = 0.02 * (1.0 - step / 12.0);  // a decaying rate, as ddpm's
     dev.prepare(lr);

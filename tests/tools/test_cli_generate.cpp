@@ -143,6 +143,35 @@ TEST(CliGenerate, FitSampleResampleWithTvae) {
   EXPECT_EQ(j["rows"], 400);
 }
 
+// A loss that becomes NaN stops `fit` (exit status 1) and keeps the last good state in --model. A
+// tvae trained for 2 epochs gets lr = 1e9 written into its file's header (lr is not part of the
+// architecture, so the file still loads) and is resumed: epoch 3 diverges, the file is rewritten
+// with the state after epoch 2, and it samples exactly what it sampled before.
+TEST(CliGenerate, DivergedFitKeepsTheLastGoodState) {
+  TempDir d;
+  const std::string in = write_small(d), model = d.file("m.rfm");
+  ASSERT_EQ(
+      run_cli("fit '" + in + "' -m tvae:epochs=2,batch=60 --seed 4 -q --model '" + model + "'")
+          .status,
+      0);
+  std::string bytes = read_file(model);
+  const size_t at = bytes.find("lr=0.001,");
+  ASSERT_LT(at, bytes.find('\n'));
+  bytes.replace(at, 9, "lr=1000000000,");
+  write_file(model, bytes);
+  auto sample = [&](const std::string& out) {
+    return run_cli("sample --model '" + model + "' -n 40 --class rare --seed 2 -q --out '" + out +
+                   "'");
+  };
+  ASSERT_EQ(sample(d.file("before.csv")).status, 0);
+  const auto r = run_cli("fit '" + in + "' --resume --seed 4 -q --model '" + model + "'");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_CONTAINS(r.errors, "tvae: epoch 3: the");
+  EXPECT_CONTAINS(r.errors, "that last good state is saved in '" + model + "'");
+  ASSERT_EQ(sample(d.file("after.csv")).status, 0);
+  EXPECT_EQ(read_file(d.file("before.csv")), read_file(d.file("after.csv")));
+}
+
 TEST(CliGenerate, CtganWhereCondition) {
   TempDir d;
   const std::string in = write_small(d), model = d.file("m.rfm");
