@@ -12,7 +12,9 @@
 //     on the device for the whole run, so a batch is drawn with a handful of tensor ops (the
 //     reference loops over rows on the host for every batch).
 //   * The discriminator step computes the fake rows without autograd (the reference builds a
-//     graph through the generator there and discards it); the update is the same.
+//     graph through the generator there and discards it), and the generator step's backward
+//     computes no discriminator weight gradients (the reference's are discarded); the updates
+//     are the same.
 //   * Training-by-sampling also picks the class column (sample_target=true; the class by
 //     log-frequency), so a rare class is trained about as often as a rare category value.
 //   * sample(n, C, {col=value}) sets the decoded column to the value after generating with it in
@@ -627,6 +629,7 @@ void Ctgan::fit(const Table& train, const Context& ctx, bool resume) {
   }
   StepGraph graph(dev, cuda && p_.cuda_graph);
   const Tensor sum_g = torch::zeros({}, f32), sum_d = torch::zeros({}, f32);
+  const std::vector<Tensor> gen_params = gen_->parameters();
   auto train_step = [&] {
     for (int64_t k = 0; k < p_.discriminator_steps; ++k) {
       const CondBatch cb = sampler.draw(b);
@@ -662,7 +665,9 @@ void Ctgan::fit(const Table& train, const Context& ctx, bool resume) {
     const Tensor ce = lay_.dim > 0 ? cond_loss(raw, ce_plan, cb) : torch::zeros({}, f32);
     const Tensor loss_g = -y_fake.mean() + ce;
     drop_grads(*opt_g_);
-    loss_g.backward();
+    // Gradients for the generator only: the discriminator's weight gradients, which the
+    // reference computes here and discards, are pruned from the backward pass.
+    torch::autograd::backward({loss_g}, {}, c10::nullopt, false, gen_params);
     if (adam_g)
       adam_g->apply(0);
     else
