@@ -12,9 +12,10 @@
 //     on the device for the whole run, so a batch is drawn with a handful of tensor ops (the
 //     reference loops over rows on the host for every batch).
 //   * The discriminator step computes the fake rows without autograd (the reference builds a
-//     graph through the generator there and discards it), and the generator step's backward
-//     computes no discriminator weight gradients (the reference's are discarded); the updates
-//     are the same.
+//     graph through the generator there and discards it), and each backward computes only the
+//     gradients of the network it updates (the reference also computes, and discards, the
+//     discriminator's weight gradients in the generator step and the gradient at the penalty's
+//     interpolated rows in the discriminator step); the updates are the same, bit for bit.
 //   * Training-by-sampling also picks the class column (sample_target=true; the class by
 //     log-frequency), so a rare class is trained about as often as a rare category value.
 //   * sample(n, C, {col=value}) sets the decoded column to the value after generating with it in
@@ -629,7 +630,7 @@ void Ctgan::fit(const Table& train, const Context& ctx, bool resume) {
   }
   StepGraph graph(dev, cuda && p_.cuda_graph);
   const Tensor sum_g = torch::zeros({}, f32), sum_d = torch::zeros({}, f32);
-  const std::vector<Tensor> gen_params = gen_->parameters();
+  const std::vector<Tensor> gen_params = gen_->parameters(), disc_params = disc_->parameters();
   auto train_step = [&] {
     for (int64_t k = 0; k < p_.discriminator_steps; ++k) {
       const CondBatch cb = sampler.draw(b);
@@ -651,7 +652,9 @@ void Ctgan::fit(const Table& train, const Context& ctx, bool resume) {
       const Tensor pen = gradient_penalty(disc_, real_cat, fake_cat, p_.pac, p_.gp_lambda);
       const Tensor loss_d = -(y_real.mean() - y_fake.mean());
       drop_grads(*opt_d_);
-      (loss_d + pen).backward();
+      // Gradients for the discriminator only (not for the interpolated rows the penalty
+      // differentiates at, which backward() would also accumulate).
+      torch::autograd::backward({loss_d + pen}, {}, c10::nullopt, false, disc_params);
       if (adam_d)
         adam_d->apply(k);
       else
