@@ -130,6 +130,19 @@ bool foreach_adam_applies(torch::optim::Optimizer& opt, torch::optim::OptimizerP
   return true;
 }
 
+// Adam's moments, in place and in LibTorch's order of operations: m = beta1 m + (1 - beta1) g,
+// v = beta2 v + (1 - beta2) g^2. Returns sqrt(v), the start of the denominator.
+std::vector<torch::Tensor> update_moments(const std::vector<torch::Tensor>& avg,
+                                          const std::vector<torch::Tensor>& avg_sq,
+                                          const std::vector<torch::Tensor>& grads, double beta1,
+                                          double beta2) {
+  at::_foreach_mul_(avg, beta1);
+  at::_foreach_add_(avg, grads, 1 - beta1);
+  at::_foreach_mul_(avg_sq, beta2);
+  at::_foreach_addcmul_(avg_sq, grads, grads, 1 - beta2);
+  return at::_foreach_sqrt(avg_sq);
+}
+
 // The _foreach form of LibTorch's Adam::step / AdamW::step (torch/csrc/api/src/optim/adam.cpp,
 // adamw.cpp) for one parameter group that foreach_adam_applies to. `decoupled`: AdamW's weight
 // decay (p *= 1 - lr * wd) instead of Adam's (grad += wd * p).
@@ -158,11 +171,7 @@ void foreach_adam_step(torch::optim::Optimizer& opt, torch::optim::OptimizerPara
     else
       grads = at::_foreach_add(grads, params, o.weight_decay());
   }
-  at::_foreach_mul_(avg, beta1);
-  at::_foreach_add_(avg, grads, 1 - beta1);
-  at::_foreach_mul_(avg_sq, beta2);
-  at::_foreach_addcmul_(avg_sq, grads, grads, 1 - beta2);
-  std::vector<torch::Tensor> denom = at::_foreach_sqrt(avg_sq);
+  std::vector<torch::Tensor> denom = update_moments(avg, avg_sq, grads, beta1, beta2);
   at::_foreach_div_(denom, std::sqrt(bc2));
   at::_foreach_add_(denom, o.eps());
   at::_foreach_addcdiv_(params, avg, denom, -(o.lr() / bc1));
@@ -334,11 +343,7 @@ void DeviceAdam::apply(int64_t slot) {
       else
         grads = at::_foreach_add(grads, params, g.weight_decay);
     }
-    at::_foreach_mul_(avg, g.beta1);
-    at::_foreach_add_(avg, grads, 1 - g.beta1);
-    at::_foreach_mul_(avg_sq, g.beta2);
-    at::_foreach_addcmul_(avg_sq, grads, grads, 1 - g.beta2);
-    std::vector<torch::Tensor> denom = at::_foreach_sqrt(avg_sq);
+    std::vector<torch::Tensor> denom = update_moments(avg, avg_sq, grads, g.beta1, g.beta2);
     foreach_mul_tensor(denom, g.inv_sqrt_bc2.select(0, slot));
     at::_foreach_add_(denom, g.eps);
     std::vector<torch::Tensor> upd = at::_foreach_div(avg, denom);
