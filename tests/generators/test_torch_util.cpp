@@ -346,7 +346,8 @@ TEST(CudaGraph, CapturedStepMatchesEagerSteps_CUDA) {
 }
 
 // On a GPU: each deep generator trained with its step captured as a CUDA graph gives the samples
-// it gives when every step runs eagerly, from the same seed (both on the GPU).
+// it gives when every step runs eagerly, from the same seed (both on the GPU); its saved model
+// samples on the CPU.
 TEST(CudaGraph, GeneratorsTrainAlikeWithAndWithoutGraphs_CUDA) {
   if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA GPU visible to LibTorch";
   register_all();
@@ -385,6 +386,15 @@ TEST(CudaGraph, GeneratorsTrainAlikeWithAndWithoutGraphs_CUDA) {
                   spec.c_str(), j, differ, a.n_rows(), worst);
       EXPECT_LE(differ, a.n_rows() / 50) << "column " << j;
     }
+    // The GPU-trained model, saved, loads and samples on the CPU: exactly the asked class.
+    test::TempDir dir;
+    graphed->save(dir.file("m.rfm"));
+    const Context cpu = fixtures::ctx_with(5);
+    auto back = load_generator(dir.file("m.rfm"), cpu);
+    const Table c = back->sample(50, "b", {}, cpu);
+    ASSERT_EQ(c.n_rows(), 50u);
+    EXPECT_EQ(c.schema(), train.schema());
+    for (int32_t l : c.labels()) EXPECT_EQ(l, 1);
   }
 }
 
