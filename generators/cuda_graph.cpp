@@ -103,7 +103,7 @@ void StepGraph::run(const std::function<void()>& step) {
   c10::cuda::device_synchronize();
   warn_once(fmt::format(
       "CUDA graph capture of the training step failed ({}); training continues without it "
-      "(slower; set cuda_graph=0 to skip the attempt)",
+      "(slower; cuda_graph=false in the spec skips the attempt)",
       failure.substr(0, failure.find('\n'))));
   step();
 }
