@@ -877,7 +877,7 @@ Table read_csv(const std::string& path, const CsvOptions& opt) {
     }
     table.set_target(target);
     const auto& classes = table.class_names();
-    RF_CHECK_INPUT(classes.size() >= 2,
+    RF_CHECK_INPUT(classes.size() >= 2 || (!opt.require_two_classes && classes.size() == 1),
                    "{}: target column '{}' has only one class ('{}'); a classification table "
                    "needs at least two",
                    path, target, classes.empty() ? std::string() : classes.front());

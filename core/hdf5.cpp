@@ -132,7 +132,7 @@ Provenance read_provenance(const std::string& path, const h5::Group& g, int64_t 
 }
 
 Table read_table_group(const std::string& path, const h5::File& f, const std::string& target,
-                       double headroom) {
+                       double headroom, bool require_two_classes) {
   const bool is_table = f.has_group("table") && [&] {
     const h5::Group t = f.open_group("table");
     return t.has_attr("format") && t.attr_type("format") == h5::TypeClass::kString &&
@@ -185,7 +185,7 @@ Table read_table_group(const std::string& path, const h5::File& f, const std::st
   } catch (const InputError& e) {
     throw InputError(path + ": " + e.what());
   }
-  if (table.n_rows() > 0 && table.n_classes() < 2)
+  if (table.n_rows() > 0 && table.n_classes() < (require_two_classes ? 2u : 1u))
     RF_THROW_INPUT(
         "{}: target column '{}' has only one class ('{}'); a classification table needs at "
         "least two",
@@ -195,7 +195,8 @@ Table read_table_group(const std::string& path, const h5::File& f, const std::st
 
 }  // namespace
 
-Table read_hdf5(const std::string& path, const std::string& target, double headroom) {
+Table read_hdf5(const std::string& path, const std::string& target, double headroom,
+                bool require_two_classes) {
   std::error_code ec;
   const auto st = std::filesystem::status(path, ec);
   RF_CHECK_INPUT(std::filesystem::exists(st), "cannot read '{}': no such file", path);
@@ -213,7 +214,7 @@ Table read_hdf5(const std::string& path, const std::string& target, double headr
     }
   }();
   try {
-    Table t = read_table_group(path, f, target, headroom);
+    Table t = read_table_group(path, f, target, headroom, require_two_classes);
     f.close();
     return t;
   } catch (const h5::H5Error& e) {

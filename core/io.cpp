@@ -22,7 +22,8 @@ FileFormat format_from_path(const std::string& path, const std::string& what) {
 
 Table read_table(const std::string& path, const CsvOptions& opt) {
   if (format_from_path(path, "input") == FileFormat::kCsv) return read_csv(path, opt);
-  Table t = read_hdf5(path, opt.target, opt.headroom);  // "" = stored target, "-" = none
+  // "" = stored target, "-" = none
+  Table t = read_hdf5(path, opt.target, opt.headroom, opt.require_two_classes);
   // Column-kind overrides apply to HDF5 input too, where they are checks, not conversions.
   for (const auto& name : opt.numeric) {
     const Column& c = t.column(name);

@@ -30,6 +30,10 @@ struct CsvOptions {
   /// touched, so they add nothing to the resident set until rows are written there. read_table
   /// gives HDF5 input the same room.
   double headroom = 0.0;
+  /// A table with a target must have at least two classes (what training and resampling
+  /// need). false accepts one class: a file of synthetic rows of one class (`sample --class`,
+  /// `resample --only-synthetic`) as `validate`, `inspect` and `convert` read it.
+  bool require_two_classes = true;
 };
 
 /// Read a CSV file (RFC 4180 quoting, LF/CRLF/CR line ends, optional UTF-8 BOM, header row
@@ -50,7 +54,7 @@ struct CsvOptions {
 ///  * Every column needs a non-empty, unique name: an empty name is an error, not "column_<j>",
 ///    because it is usually a pandas index column that would otherwise become a feature.
 ///  * Target: CsvOptions::target, empty = the last data column, "-" = none. Every row needs a
-///    target value and there must be at least two classes.
+///    target value and there must be at least two classes (one with require_two_classes false).
 ///  * The file is parsed by CsvOptions::threads threads; the result does not depend on it.
 Table read_csv(const std::string& path, const CsvOptions& opt = {});
 
@@ -69,8 +73,10 @@ void write_csv(const Table& table, const std::string& path);
 
 /// Read the HDF5 layout of DESIGN.md ("rareforge.table"). Throws InputError for a file that is
 /// missing, corrupt, or not a rareforge table. `target` overrides the stored target when given;
-/// `headroom` leaves room for rows in each column, as CsvOptions::headroom.
-Table read_hdf5(const std::string& path, const std::string& target = "", double headroom = 0.0);
+/// `headroom` leaves room for rows in each column, as CsvOptions::headroom;
+/// `require_two_classes` as CsvOptions::require_two_classes.
+Table read_hdf5(const std::string& path, const std::string& target = "", double headroom = 0.0,
+                bool require_two_classes = true);
 
 /// Write the HDF5 layout ("rareforge.table", version 1), provenance included.
 void write_hdf5(const Table& table, const std::string& path);

@@ -20,7 +20,9 @@ void register_convert(CLI::App& app) {
   sub->callback([opts] {
     format_from_path(opts->out, "OUT");
     const Context ctx = opts->run.context();
-    Table t = read_table(opts->in, opts->data.csv(ctx.threads));
+    CsvOptions csv = opts->data.csv(ctx.threads);
+    csv.require_two_classes = false;  // e.g. a file of synthetic rows of one class
+    Table t = read_table(opts->in, csv);
     write_table(t, opts->out);
     if (!ctx.quiet)
       std::fprintf(stderr, "wrote %s: %zu rows, %zu columns\n", opts->out.c_str(), t.n_rows(),

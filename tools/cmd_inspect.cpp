@@ -24,7 +24,9 @@ void register_inspect(CLI::App& app) {
   opts->run.add_to(sub, false);
   sub->callback([opts] {
     const Context ctx = opts->run.context();
-    const Table t = read_table(opts->data, opts->data_flags.csv(ctx.threads));
+    CsvOptions csv = opts->data_flags.csv(ctx.threads);
+    csv.require_two_classes = false;  // e.g. a file of synthetic rows of one class
+    const Table t = read_table(opts->data, csv);
     const TableProfile p = profile_table(t, opts->data);
     if (opts->json)
       std::printf("%s\n", to_json(p).dump(2).c_str());

@@ -103,7 +103,8 @@ void register_validate(CLI::App& app) {
     };
     RF_CHECK_INPUT(ends_with(".json") || ends_with(".h5") || ends_with(".hdf5"),
                    "--out: '{}' must end in .json (JSON) or .h5 / .hdf5 (HDF5)", out);
-    const CsvOptions csv = opts->data_flags.csv(ctx.threads);
+    CsvOptions csv = opts->data_flags.csv(ctx.threads);
+    csv.require_two_classes = false;  // synthetic rows of one class, or real rows of one
     const Table real = read_table(opts->real, csv);
     const Table synthetic = read_table(opts->synthetic, csv);
     Table holdout;

@@ -270,6 +270,15 @@ TEST(CsvRead, TargetWithOneClassOrMissingValueIsAnError) {
       << msg;
   msg = read_error(dir, "x,y\n1,a\n2,b\n3,\n", CsvOptions{});
   EXPECT_NE(msg.find("bad.csv:line 4, column 'y'"), std::string::npos) << msg;
+  // One class is accepted when asked (synthetic rows of one class, as validate reads them).
+  const std::string one = dir.file("one.csv");
+  test::write_file(one, "x,y\n1,a\n2,a\n");
+  CsvOptions o;
+  o.require_two_classes = false;
+  const Table t = read_csv(one, o);
+  EXPECT_EQ(t.target(), "y");
+  EXPECT_EQ(t.class_names(), (std::vector<std::string>{"a"}));
+  EXPECT_EQ(t.n_rows(), 2u);
 }
 
 // --- bad input -----------------------------------------------------------------------------

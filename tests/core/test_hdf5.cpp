@@ -386,6 +386,7 @@ TEST(Hdf5Table, InconsistentContentsAreInputErrors) {
                   one +
                       ": target column 'y' has only one class ('v'); a classification table "
                       "needs at least two");
+  EXPECT_EQ(read_hdf5(one, "", 0.0, /*require_two_classes=*/false).n_classes(), 1u);
 
   const std::string missing_target = dir.file("mt.h5");
   write_raw(missing_target, 2, "y", [](const h5::Group& c) {

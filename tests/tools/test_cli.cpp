@@ -76,6 +76,7 @@ struct BadCase {
   const char* content;  // nullptr: the file does not exist
   const char* extra_flags;
   const char* must_mention;
+  const char* command = "convert";  // or "resample" (-m smote)
 };
 
 // Print the case's name, not its bytes, in test listings.
@@ -89,7 +90,11 @@ TEST_P(CliBadInput, ExitsTwoWithOneClearLineAndNoOutput) {
   const std::string in = d.file(std::string(bc.name) + ".csv");
   if (bc.content) write_file(in, bc.content);
   const std::string out = d.file("out.h5");
-  auto r = run_cli("convert '" + in + "' '" + out + "' " + bc.extra_flags);
+  // A table of one class is input that convert (and inspect, validate) read; resampling it is
+  // what fails.
+  auto r = std::string(bc.command) == "resample"
+               ? run_cli("resample '" + in + "' -m smote --out '" + out + "' " + bc.extra_flags)
+               : run_cli("convert '" + in + "' '" + out + "' " + bc.extra_flags);
   EXPECT_EQ(r.status, 2) << r.errors;
   EXPECT_FALSE(std::filesystem::exists(out));
   EXPECT_EQ(d.n_entries(), bc.content ? 1u : 0u) << "left files behind";
@@ -106,7 +111,7 @@ INSTANTIATE_TEST_SUITE_P(
                       BadCase{"unterminated", "a,b,y\n1,\"2,p\n3,4,q\n", "", "unterminated.csv"},
                       BadCase{"duplicate_names", "a,a,y\n1,2,p\n3,4,q\n", "", "'a'"},
                       BadCase{"unknown_target", "a,b,y\n1,2,p\n3,4,q\n", "--target zz", "zz"},
-                      BadCase{"one_class", "a,b,y\n1,2,p\n3,4,p\n", "", "one class"},
+                      BadCase{"one_class", "a,b,y\n1,2,p\n3,4,p\n", "", "one class", "resample"},
                       BadCase{"numeric_text", "a,b,y\n1,2,p\n3,x,q\n", "--numeric b", "'b'"},
                       BadCase{"inf_value", "a,b,y\n1,inf,p\n3,4,q\n", "", "Inf"}),
     [](const ::testing::TestParamInfo<BadCase>& info) { return std::string(info.param.name); });

@@ -258,6 +258,46 @@ TEST(ResampleCli, DropDuplicatesRemovesCopiedRows) {
   EXPECT_EQ(b.n_rows(), 40u);
 }
 
+TEST(ValidateCli, SyntheticRowsOfOneClass) {
+  // What `sample --class pos` or `resample --only-synthetic` writes: rows of one class. validate,
+  // inspect and convert read such a file (resample still needs two classes).
+  TempDir dir;
+  const std::string real = dir.file("real.csv"), syn = dir.file("pos.csv"), h5 = dir.file("pos.h5");
+  write_csv(make_table(150, 0, 11), real);
+  const Table all = make_table(200, 0.2, 12, 0.5);
+  std::vector<size_t> pos;
+  for (size_t i = 0; i < all.n_rows(); ++i)
+    if (all.labels()[i] == 1) pos.push_back(i);
+  write_csv(all.select(pos), syn);
+  const std::string tail = "' --target label --permutations 10 --detectors logreg --seed 3 -q ";
+  auto r = test::run_cli("validate --real '" + real + "' --synthetic '" + syn + tail + "--out '" +
+                         dir.file("r.json") + "'");
+  ASSERT_EQ(r.status, 0) << r.errors;
+  const json j = json::parse(test::read_file(dir.file("r.json")));
+  // Classes in the real file's order (first appearance in real.csv).
+  const json& classes = j["class_balance"]["classes"];
+  ASSERT_EQ(classes.size(), 2u);
+  const size_t at = classes[0] == "pos" ? 0 : 1;
+  EXPECT_EQ(classes[at], "pos");
+  EXPECT_EQ(j["class_balance"]["synthetic"][at], double(pos.size()));
+  EXPECT_EQ(j["class_balance"]["synthetic"][1 - at], 0.0);
+  EXPECT_EQ(j["per_class"].size(), 2u);
+  r = test::run_cli("inspect '" + syn + "' --target label");
+  ASSERT_EQ(r.status, 0) << r.errors;
+  EXPECT_NE(r.output.find("pos"), std::string::npos) << r.output;
+  r = test::run_cli("convert '" + syn + "' '" + h5 + "' --target label -q");
+  ASSERT_EQ(r.status, 0) << r.errors;
+  r = test::run_cli("validate --real '" + real + "' --synthetic '" + h5 + tail + "--out '" +
+                    dir.file("r2.json") + "'");
+  ASSERT_EQ(r.status, 0) << r.errors;
+  EXPECT_EQ(json::parse(test::read_file(dir.file("r2.json")))["class_balance"]["synthetic"],
+            j["class_balance"]["synthetic"]);
+  r = test::run_cli("resample '" + syn + "' --target label -m smote --out '" + dir.file("x.csv") +
+                    "'");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.errors.find("has only one class ('pos')"), std::string::npos) << r.errors;
+}
+
 TEST(ValidateCli, BadInputExitsTwoAndWritesNothing) {
   TempDir dir;
   const std::string real = dir.file("real.csv"), syn = dir.file("syn.csv");
