@@ -127,6 +127,7 @@ struct BruteStats {
   Simd simd{};                  ///< kernel family requested
   bool int8 = false;            ///< the int8 screen was used for the first block
   bool int8_abandoned = false;  ///< ... and later blocks fell back to the float screen
+  double clip_ratio = 1.0;      ///< int8: largest |centred value| / the clip (1: none clipped)
   bool self_join = false;       ///< each unordered pair screened once (self_query)
   size_t pairs = 0;             ///< query x reference pairs screened
   size_t checks = 0;            ///< pairs re-ranked exactly

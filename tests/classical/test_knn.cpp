@@ -83,7 +83,7 @@ void expect_same(const Result& got, const Expected& want, size_t nq, size_t k,
   }
 }
 
-enum class Kind { kGauss, kGrid, kDuplicates, kOffset, kMixedScale };
+enum class Kind { kGauss, kGrid, kDuplicates, kOffset, kMixedScale, kTails };
 
 const char* kind_name(Kind k) {
   switch (k) {
@@ -97,6 +97,8 @@ const char* kind_name(Kind k) {
       return "offset";
     case Kind::kMixedScale:
       return "mixed-scale";
+    case Kind::kTails:
+      return "tails";
   }
   return "?";
 }
@@ -120,9 +122,23 @@ MatrixRM make_data(Kind kind, size_t n, size_t d, Rng& rng) {
         case Kind::kMixedScale:
           v = (j % 2 == 0 ? 1e4 : 1e-4) * rng.normal();
           break;
+        case Kind::kTails:  // log-normal columns beside normal ones: skewed, far-out values
+          v = j % 2 == 0 ? std::exp(1.5 * rng.normal()) : rng.normal();
+          break;
       }
       m(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(j)) = v;
     }
+  }
+  if (kind == Kind::kTails && n > 1) {
+    // Every 60th row copies an earlier one but for one value set far out (both beyond the int8
+    // screen's clip: the clipped rows coincide there), every 97th gets a large negative value.
+    for (size_t i = 1; i < n; i += 60) {
+      m.row(static_cast<Eigen::Index>(i)) = m.row(static_cast<Eigen::Index>(rng.uniform_int(i)));
+      m(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(rng.uniform_int(d))) =
+          rng.uniform(200.0, 400.0);
+    }
+    for (size_t i = 0; i < n; i += 97)
+      m(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(rng.uniform_int(d))) = -300.0;
   }
   if (kind == Kind::kDuplicates && n > 1) {  // every third row copies an earlier one
     for (size_t i = 1; i < n; i += 3) {
@@ -316,6 +332,61 @@ TEST(Knn, SelfJoinScreensEachPairOnce) {
     expect_same(self_query(ref, 40, o), want, n, 40, describe(n, n, d, 40, o, "shell"));
     EXPECT_TRUE(detail::last_brute_stats().self_join);
   }
+}
+
+TEST(Knn, OutlyingValuesClippedOnTheInt8Screen) {
+  // The int8 screen clips far-out values (knn_brute.cpp, choose_clip); every mode stays exact.
+  Rng rng(77);
+  for (size_t d : {3, 20}) {
+    const MatrixRM ref = make_data(Kind::kTails, 3000, d, rng);
+    const MatrixRM qry = make_data(Kind::kTails, 1100, d, rng);
+    check_all_paths(ref, qry, 7, false, "tails");
+    if (HasFatalFailure()) return;
+    check_all_paths(ref, ref, 5, true, "tails");
+    if (HasFatalFailure()) return;
+  }
+  if (detail::detected_simd() != Simd::kAvx512Vnni) GTEST_SKIP() << "needs AVX-512 VNNI";
+  struct PolicyGuard {
+    PolicyGuard() { detail::set_join_policy(detail::JoinPolicy::kAlways); }
+    ~PolicyGuard() { detail::set_join_policy(detail::JoinPolicy::kAuto); }
+  } guard;
+  const size_t n = 2500, d = 12, nq = 300;
+  const MatrixRM ref = make_data(Kind::kTails, n, d, rng);
+  const MatrixRM qry = make_data(Kind::kTails, nq, d, rng);
+  Options o;
+  o.algo = Algo::kBrute;
+  o.threads = 2;
+  // Plain search: the stats show the clip was taken.
+  const Expected want_q = reference_knn(
+      ref, qry, nq, 9, [](size_t i) { return i; }, [](size_t) { return int64_t{-1}; });
+  expect_same(query(ref, qry, 9, o), want_q, nq, 9, "tails query");
+  detail::BruteStats st = detail::last_brute_stats();
+  EXPECT_TRUE(st.int8);
+  EXPECT_GT(st.clip_ratio, 2.0);
+  // The self-join.
+  const Expected want_s = reference_knn(
+      ref, ref, n, 6, [](size_t i) { return i; }, [](size_t i) { return int64_t(i); });
+  expect_same(self_query(ref, 6, o), want_s, n, 6, "tails self-join");
+  st = detail::last_brute_stats();
+  EXPECT_TRUE(st.self_join);
+  EXPECT_GT(st.clip_ratio, 2.0);
+  // Counting within one radius and within each reference row's own radius.
+  const double radius = 4.0;
+  std::vector<double> radii(n);
+  for (size_t j = 0; j < n; ++j) radii[j] = rng.uniform(0.0, 8.0);
+  radii[17] = 1000.0;  // a ball around an outlying row
+  std::vector<int64_t> want_r(nq, 0), want_b(nq, 0);
+  for (size_t i = 0; i < nq; ++i) {
+    for (size_t j = 0; j < n; ++j) {
+      const double sq = ref_sq(qry, i, ref, j);
+      want_r[i] += sq <= radius * radius;
+      want_b[i] += sq <= radii[j] * radii[j];
+    }
+  }
+  EXPECT_EQ(count_within(ref, qry, radius, o), want_r);
+  EXPECT_GT(detail::last_brute_stats().clip_ratio, 2.0);
+  EXPECT_EQ(count_within_balls(ref, qry, radii, o), want_b);
+  EXPECT_TRUE(detail::last_brute_stats().int8);
 }
 
 TEST(Knn, FullOrderKEqualsNMinusOne) {
