@@ -74,6 +74,13 @@ std::string fmt_value(const json& v) {
   return v.dump();
 }
 
+/// `a`, `b`: a list of strings for the summary.
+std::string fmt_list(const json& v) {
+  std::string out;
+  for (const json& e : v) out += (out.empty() ? "`" : ", `") + fmt_value(e) + "`";
+  return out;
+}
+
 json at(const json& j, std::initializer_list<const char*> path) {
   const json* p = &j;
   for (const char* k : path) {
@@ -138,12 +145,19 @@ std::string markdown_summary(const json& r) {
     md << ". Holdout: `" << fmt_value(in["holdout"]) << "` (" << fmt_value(in["rows_holdout"])
        << " rows)";
   md << ". Seed " << fmt_value(in["seed"]) << ".\n\n";
-  md << "## Checks\n\n| check | value | threshold | verdict |\n|---|---|---|---|\n";
+  md << "## Checks\n\n";
+  const json& m = r.contains("matched") ? r["matched"] : json();
+  if (m.is_object())
+    md << "The synthetic rows are of " << (m["classes"].size() == 1 ? "class " : "classes ")
+       << fmt_list(m["classes"]) << " only: the fidelity checks compare them with the real rows of "
+       << (m["classes"].size() == 1 ? "that class" : "those classes")
+       << " (section Matched); the privacy checks with every real row.\n\n";
+  md << "| check | value | threshold | on | verdict |\n|---|---|---|---|---|\n";
   size_t warns = 0;
   for (const json& c : r["checks"]) {
     md << "| " << fmt_value(c["name"]) << " | " << fmt_value(c["value"]) << " | "
-       << fmt_value(c["op"]) << " " << fmt_value(c["threshold"]) << " | " << fmt_value(c["verdict"])
-       << " |\n";
+       << fmt_value(c["op"]) << " " << fmt_value(c["threshold"]) << " | " << fmt_value(c["on"])
+       << " | " << fmt_value(c["verdict"]) << " |\n";
     warns += c["verdict"] == "warn";
   }
   md << "\n"
@@ -163,6 +177,20 @@ std::string markdown_summary(const json& r) {
   }
   md << "\n## Overall\n\n";
   section_lines(md, r["overall"]);
+  if (m.is_object()) {
+    md << "\n## Matched: " << (m["classes"].size() == 1 ? "class " : "classes ")
+       << fmt_list(m["classes"]) << "\n\n";
+    bool in_per_class = false;  // one class: the same figures as its own section below
+    for (const json& c : r["per_class"])
+      in_per_class |=
+          m["classes"].size() == 1 && c["class"] == m["classes"][0] && !c.contains("skipped");
+    if (m.contains("skipped"))
+      md << "Skipped: " << fmt_value(m["skipped"]) << ".\n";
+    else if (in_per_class)
+      md << "The figures of class " << fmt_list(m["classes"]) << " below.\n";
+    else
+      section_lines(md, m);
+  }
   for (const json& c : r["per_class"]) {
     md << "\n## Class `" << fmt_value(c["class"]) << "`\n\n";
     if (c.contains("skipped")) {

@@ -654,7 +654,7 @@ json section(const Data& D, const std::vector<size_t>& R, const std::vector<size
 // --- checks ----------------------------------------------------------------------------------
 
 void add_check(json& checks, const std::string& name, const json& value, double threshold,
-               const std::string& op) {
+               const std::string& op, const char* on) {
   std::string verdict = "skipped";
   if (value.is_number()) {
     const double v = value.get<double>();
@@ -665,6 +665,7 @@ void add_check(json& checks, const std::string& name, const json& value, double 
                     {"value", value},
                     {"threshold", threshold},
                     {"op", op},
+                    {"on", on},
                     {"verdict", verdict}});
 }
 
@@ -983,31 +984,81 @@ json validate(const Table& real, const Table& synthetic, const Table* holdout,
   }
   report["per_class"] = per;
 
-  // Verdicts on the overall section.
+  // The real rows the synthetic ones imitate: those of the classes the compared synthetic rows
+  // have. Where that is fewer classes than the real rows have (a SMOTE-balanced file, `sample
+  // --class`), the overall comparison sets minority-only rows against every real row, so the
+  // fidelity verdicts are taken on "matched" instead: those classes' real (and holdout) rows
+  // against every compared synthetic row. One class: its per-class section (computed last, so
+  // the sections before it draw the same random numbers either way).
+  std::vector<char> in_synth(n_classes, 0), in_real(n_classes, 0);
+  for (size_t i : D.synth) in_synth[size_t(labels[i])] = 1;
+  for (size_t i : D.real) in_real[size_t(labels[i])] = 1;
+  json matched_classes = json::array();
+  size_t n_matched = 0;
+  for (size_t c = 0; c < n_classes; ++c) {
+    if (in_synth[c]) matched_classes.push_back(real.class_names()[c]);
+    n_matched += in_synth[c];
+  }
+  const bool partial =
+      n_matched < size_t(std::count(in_real.begin(), in_real.end(), char{1})) && n_matched > 0;
+  if (partial) {
+    json m;
+    if (n_matched == 1 && opt.per_class) {
+      for (const json& e : per)
+        if (e["class"] == matched_classes[0]) m = e;
+      m.erase("class");
+    }
+    if (m.is_null() || m.contains("skipped")) {
+      std::vector<size_t> R, H;
+      for (size_t i : D.real)
+        if (in_synth[size_t(labels[i])]) R.push_back(i);
+      for (size_t i : D.hold)
+        if (in_synth[size_t(labels[i])]) H.push_back(i);
+      m = R.empty() ? json{{"skipped", "no real rows of the synthetic rows' classes"}}
+                    : section(D, R, D.synth, (holdout && !H.empty()) ? &H : nullptr, opt, ctx,
+                              threads, rng);
+    }
+    m["classes"] = matched_classes;
+    report["matched"] = std::move(m);
+  } else {
+    report["matched"] = nullptr;
+  }
+
+  // Verdicts: fidelity on "matched" where there is one, else on "overall"; privacy on "overall"
+  // (the distance to the closest of every real row).
   const json& o = report["overall"];
+  const bool on_matched = partial && !report["matched"].contains("skipped");
+  const json& f = on_matched ? report["matched"] : o;
+  const char* fon = on_matched ? "matched" : "overall";
   json checks = json::array();
-  add_check(checks, "quality.overall", get_path(o, {"quality", "overall"}), opt.min_quality, ">=");
-  add_check(checks, "boundary_adherence_mean", o["boundary_adherence_mean"], opt.min_boundary,
-            ">=");
+  add_check(checks, "quality.overall", get_path(f, {"quality", "overall"}), opt.min_quality,
+            ">=", fon);
+  add_check(checks, "boundary_adherence_mean", f["boundary_adherence_mean"], opt.min_boundary,
+            ">=", fon);
   for (const std::string& spec : opt.detectors) {
     const std::string name = spec.substr(0, spec.find(':'));
     add_check(checks, "detection." + name + ".score",
-              get_path(o, {"detection", name.c_str(), "score"}), opt.min_detection_score, ">=");
+              get_path(f, {"detection", name.c_str(), "score"}), opt.min_detection_score,
+              ">=", fon);
   }
-  add_check(checks, "mmd.mmd2", get_path(o, {"mmd", "mmd2"}), opt.max_mmd2, "<=");
-  add_check(checks, "prdc.precision", get_path(o, {"prdc", "precision"}), opt.min_precision, ">=");
-  add_check(checks, "prdc.coverage", get_path(o, {"prdc", "coverage"}), opt.min_coverage, ">=");
+  add_check(checks, "mmd.mmd2", get_path(f, {"mmd", "mmd2"}), opt.max_mmd2, "<=", fon);
+  add_check(checks, "prdc.precision", get_path(f, {"prdc", "precision"}), opt.min_precision,
+            ">=", fon);
+  add_check(checks, "prdc.coverage", get_path(f, {"prdc", "coverage"}), opt.min_coverage,
+            ">=", fon);
   add_check(checks, "privacy.dcr.baseline_protection",
-            get_path(o, {"privacy", "dcr", "baseline_protection"}), opt.min_dcr_baseline, ">=");
+            get_path(o, {"privacy", "dcr", "baseline_protection"}), opt.min_dcr_baseline,
+            ">=", "overall");
   if (holdout)
     add_check(checks, "privacy.dcr.overfitting_protection",
               get_path(o, {"privacy", "dcr", "overfitting_protection"}), opt.min_dcr_overfitting,
-              ">=");
+              ">=", "overall");
   add_check(checks, "privacy.duplicates.exact_share",
-            get_path(o, {"privacy", "duplicates", "exact_share"}), opt.max_exact_duplicates, "<=");
+            get_path(o, {"privacy", "duplicates", "exact_share"}), opt.max_exact_duplicates,
+            "<=", "overall");
   size_t unseen = 0;
   for (const json& e : o["categorical"]) unseen += size_t(e["unseen_rows"].get<double>());
-  add_check(checks, "categorical.unseen_rows", json(double(unseen)), 0.0, "<=");
+  add_check(checks, "categorical.unseen_rows", json(double(unseen)), 0.0, "<=", "overall");
   report["checks"] = checks;
   return report;
 }

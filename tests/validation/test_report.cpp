@@ -76,13 +76,69 @@ TEST(Validate, ReportStructureAndKnownValues) {
   double share = 0;
   for (const json& s : r["sensitive"]["share_before"]) share += s.get<double>();
   EXPECT_NEAR(share, 1.0, 1e-12);
-  // Every check has a verdict and states its threshold.
+  // Every check has a verdict and states its threshold; synthetic rows of every class are
+  // judged on the overall comparison.
+  EXPECT_TRUE(r["matched"].is_null());
   for (const json& c : r["checks"]) {
     EXPECT_TRUE(c["verdict"] == "pass" || c["verdict"] == "warn" || c["verdict"] == "skipped");
     EXPECT_TRUE(c["threshold"].is_number());
+    EXPECT_EQ(c["on"], "overall");
   }
   // Same seed, same report.
   EXPECT_EQ(validate(real, syn, nullptr, o, ctx, "real.csv", "syn.csv").dump(), r.dump());
+}
+
+TEST(Validate, SyntheticRowsOfOneClassAreJudgedAgainstThatClass) {
+  // As SMOTE writes them: rows of the minority class only, here drawn as that class's real rows.
+  const Table real = make_table(600, 0, 21);
+  const Table pool = make_table(900, 0, 22, 0.5);
+  std::vector<size_t> pos;
+  for (size_t i = 0; i < pool.n_rows(); ++i)
+    if (pool.labels()[i] == 1) pos.push_back(i);
+  const Table syn = pool.select(pos);
+  Context ctx;
+  ctx.threads = 2;
+  const json r = validate(real, syn, nullptr, quick(), ctx);
+  const json& m = r["matched"];
+  ASSERT_TRUE(m.is_object());
+  EXPECT_EQ(m["classes"], json({"pos"}));
+  // One class: the matched section is that class's own section.
+  json per = r["per_class"][1];
+  ASSERT_EQ(per["class"], "pos");
+  per.erase("class");
+  json mm = m;
+  mm.erase("classes");
+  EXPECT_EQ(mm, per);
+  // Against every real row the minority rows stand out; against their class they do not.
+  const double overall_score = r["overall"]["detection"]["logreg"]["score"].get<double>();
+  const double matched_score = m["detection"]["logreg"]["score"].get<double>();
+  EXPECT_LT(overall_score, matched_score - 0.15) << overall_score << " vs " << matched_score;
+  EXPECT_GT(matched_score, 0.7);
+  // Fidelity verdicts on matched, privacy on overall.
+  for (const json& c : r["checks"]) {
+    const std::string name = c["name"];
+    if (name == "detection.logreg.score") {
+      EXPECT_EQ(c["on"], "matched");
+      EXPECT_EQ(c["value"], m["detection"]["logreg"]["score"]);
+      EXPECT_EQ(c["verdict"], "pass");
+    }
+    if (name == "quality.overall") {
+      EXPECT_EQ(c["value"], m["quality"]["overall"]);
+    }
+    if (name.rfind("privacy.", 0) == 0 || name == "categorical.unseen_rows") {
+      EXPECT_EQ(c["on"], "overall") << name;
+    }
+    if (name == "privacy.dcr.baseline_protection") {
+      EXPECT_EQ(c["value"], r["overall"]["privacy"]["dcr"]["baseline_protection"]);
+    }
+  }
+  // Without per-class sections the matched one is computed on its own.
+  ValidateOptions o = quick();
+  o.per_class = false;
+  const json r2 = validate(real, syn, nullptr, o, ctx);
+  EXPECT_EQ(r2["matched"]["classes"], json({"pos"}));
+  EXPECT_GT(r2["matched"]["detection"]["logreg"]["score"].get<double>(), 0.6);
+  EXPECT_EQ(r2["overall"], r["overall"]);
 }
 
 TEST(Validate, CopiesAreDuplicatesAndShiftIsDetected) {
@@ -188,7 +244,7 @@ TEST(ValidateCli, WritesJsonH5AndMarkdown) {
   const json r = json::parse(test::read_file(dir.file("r.json")));
   EXPECT_EQ(r["schema"], "rareforge.validation");
   const std::string md = test::read_file(dir.file("r.md"));
-  EXPECT_NE(md.find("| check | value | threshold | verdict |"), std::string::npos);
+  EXPECT_NE(md.find("| check | value | threshold | on | verdict |"), std::string::npos);
   const auto b = test::run_cli(common + "--out '" + dir.file("r.h5") + "'");
   ASSERT_EQ(b.status, 0) << b.errors;
   h5::File f = h5::File::open(dir.file("r.h5"));
