@@ -1270,7 +1270,7 @@ double choose_clip(const Search& s) {
     floor_c = std::max(floor_c, 127.0 * std::sqrt(r2 / 268435456.0));  // r^2 / 2s^2 <= 2^27
   }
   const double c = std::max(tops[at], floor_c);
-  return c >= 0.9 * m ? m : c;
+  return c >= 0.9 * m ? std::max(c, m) : c;  // above m only for balls wider than the data
 }
 
 static void run_search(const Problem& p, const Output& out) {
