@@ -1,7 +1,7 @@
 // Micro-benchmark of the exact k-NN engine (classical/knn.h) on the shapes the classical
 // samplers need. Prints one line per (scenario, algorithm): wall time in seconds.
 //
-//   bench_knn [--rows N] [--dims D] [--data gauss|mc|low3|tails] [--threads T] [--algo
+//   bench_knn [--rows N] [--dims D] [--data gauss|mc|low3|tails|cubes] [--threads T] [--algo
 //   auto|kdtree|brute|both|all]
 //             [--scenario smote|borderline|enn|all] [--minority F] [--enn-rows M]
 //             [--join auto|always|never] [--simd generic|avx2|avx512|avx512-vnni]
@@ -14,7 +14,8 @@
 // class clusters at hypercube vertices, 2 redundant linear combinations, the rest N(0,1) noise);
 // low3 = 3 latent N(0,1) dimensions embedded linearly in D, plus 1% noise (low intrinsic
 // dimension, where the kd-tree wins in any D); tails = gauss with the first quarter of the
-// columns exp(N(0,1)) (log-normal: skewed, outlying values, as amounts and counts are).
+// columns exp(N(0,1)) (log-normal: skewed, outlying values, as amounts and counts are); cubes =
+// gauss with the first quarter of the columns cubed (heavy tails on both sides).
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -58,6 +59,13 @@ MatrixRM make_data(const std::string& kind, size_t n, size_t d, size_t n_min, Rn
     for (size_t i = 0; i < n; ++i)
       for (size_t j = 0; j < (d + 3) / 4; ++j)
         x(Eigen::Index(i), Eigen::Index(j)) = std::exp(x(Eigen::Index(i), Eigen::Index(j)));
+  }
+  if (kind == "cubes") {
+    for (size_t i = 0; i < n; ++i)
+      for (size_t j = 0; j < (d + 3) / 4; ++j) {
+        const double v = x(Eigen::Index(i), Eigen::Index(j));
+        x(Eigen::Index(i), Eigen::Index(j)) = v * v * v;
+      }
   }
   if (kind == "mc" && d >= 4) {
     // Two clusters per class at vertices of the informative square, class_sep = 1.
