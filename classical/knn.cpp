@@ -12,6 +12,7 @@
 
 #include "classical/knn_internal.h"
 #include "core/error.h"
+#include "core/progress.h"
 
 namespace rareforge::knn {
 namespace detail {
@@ -274,6 +275,20 @@ Algo run(const Problem& p, const Options& opt, const detail::Output& out) {
     detail::kdtree_search(p, std::max<size_t>(1, opt.leaf_size), out);
     return Algo::kKdTree;
   }
+  // A long search inside a ProgressScope reports its rows.
+  const ProgressScope* scope = ProgressScope::current();
+  if (scope && !scope->quiet()) {
+    const double pairs = static_cast<double>(p.n_queries) * static_cast<double>(p.reference.rows) *
+                         (p.self_join ? 0.5 : 1.0);
+    if (pairs * static_cast<double>(std::max<size_t>(1, p.reference.cols)) >= scope->min_work()) {
+      Progress progress(scope->label() + " neighbours", p.n_queries, "rows", false);
+      Problem q = p;
+      q.progress = &progress;
+      detail::brute_search(q, out);
+      progress.finish();
+      return Algo::kBrute;
+    }
+  }
   detail::brute_search(p, out);
   return Algo::kBrute;
 }
@@ -443,5 +458,18 @@ std::vector<int64_t> count_within_balls(View reference, View queries,
   p.radii2 = radii2.data();
   return run_count(reference, queries, p, opt);
 }
+
+namespace {
+thread_local const ProgressScope* tls_scope = nullptr;
+}  // namespace
+
+ProgressScope::ProgressScope(std::string label, bool quiet, double min_work)
+    : label_(std::move(label)), quiet_(quiet), min_work_(min_work), outer_(tls_scope) {
+  tls_scope = this;
+}
+
+ProgressScope::~ProgressScope() { tls_scope = outer_; }
+
+const ProgressScope* ProgressScope::current() { return tls_scope; }
 
 }  // namespace rareforge::knn

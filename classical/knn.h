@@ -47,6 +47,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "core/table.h"
@@ -143,5 +144,31 @@ std::vector<int64_t> count_within_balls(View reference, View queries,
 /// Squared Euclidean distance exactly as every path computes it (the formula at the top). For
 /// callers that must match the engine bit for bit.
 double squared_distance(const double* a, const double* b, size_t d);
+
+/// Progress for long searches. While a ProgressScope lives on a thread, each brute-force search
+/// started on that thread whose pairs x features reach `min_work` (about a few seconds of work;
+/// SMOTE-ENN's self-join on a million rows, not Borderline-SMOTE's 10,000 x 1,000,000) shows a
+/// Progress line on stderr, "<label> neighbours  done/total rows  %  elapsed, ETA" (core/
+/// progress.h), unless `quiet`. Scopes nest (the innermost counts). `rareforge resample` opens
+/// one named after the method; library callers that show their own progress open none.
+class ProgressScope {
+ public:
+  ProgressScope(std::string label, bool quiet, double min_work = 1e12);
+  ~ProgressScope();
+  ProgressScope(const ProgressScope&) = delete;
+  ProgressScope& operator=(const ProgressScope&) = delete;
+
+  const std::string& label() const { return label_; }
+  bool quiet() const { return quiet_; }
+  double min_work() const { return min_work_; }
+  /// The innermost scope on this thread, or null.
+  static const ProgressScope* current();
+
+ private:
+  std::string label_;
+  bool quiet_;
+  double min_work_;
+  const ProgressScope* outer_;
+};
 
 }  // namespace rareforge::knn

@@ -1092,6 +1092,11 @@ size_t self_join(Search& s, const Output& out) {
   parallel_for(n_blocks, p.threads,
                [&](size_t a, int w) { join_pair(jn, a, a, sinks[static_cast<size_t>(w)]); });
   const size_t players = n_blocks + n_blocks % 2;
+  // Progress in rows: the share of the rounds done (each round is about the same work).
+  auto report = [&](size_t rounds_done) {
+    if (p.progress) p.progress->set(s.n * rounds_done / players);
+  };
+  report(1);
   for (size_t r = 0; r + 1 < players; ++r) {
     parallel_for(players / 2, p.threads, [&](size_t t, int w) {
       size_t a = 0, b = 0;
@@ -1105,6 +1110,7 @@ size_t self_join(Search& s, const Output& out) {
       if (a >= n_blocks || b >= n_blocks) return;  // the dummy player of an odd count
       join_pair(jn, a, b, sinks[static_cast<size_t>(w)]);
     });
+    report(r + 2);
   }
   size_t checks = 0;
   for (const JoinSink& sk : sinks) checks += sk.checks;
@@ -1405,6 +1411,7 @@ static void run_search(const Problem& p, const Output& out) {
         excess += r.excess_rate * static_cast<double>(r.queries);
         weight += static_cast<double>(r.queries);
         total_checks.fetch_add(r.checks, std::memory_order_relaxed);
+        if (p.progress) p.progress->advance(r.queries);
       }
       if (weight > 0 && excess / weight > int8_break_even(d))
         s.int8_off.store(true, std::memory_order_relaxed);

@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "classical/knn.h"
+#include "core/progress.h"
 
 namespace rareforge::knn::detail {
 
@@ -95,6 +96,9 @@ struct Problem {
   /// Index reported (and used to order ties) for reference row j: ids[j], j if null. Set when
   /// brute force searches a reordered copy of the rows.
   const int64_t* ids = nullptr;
+  /// Finished rows are reported here (ProgressScope), if set: queries, or for the self-join the
+  /// share of its rounds done times the rows.
+  Progress* progress = nullptr;
 
   const double* query_row(size_t i) const {
     return queries.row(qrows ? static_cast<size_t>(qrows[i]) : i);

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "classical/knn.h"
 #include "classical/sampler.h"
 #include "core/error.h"
 #include "core/generator.h"
@@ -128,6 +129,8 @@ void register_resample(CLI::App& app) {
     const std::vector<int64_t> before = input.class_counts();
     const auto start = std::chrono::steady_clock::now();
     // The input is not needed afterwards: let the sampler reuse its storage (peak memory).
+    // Long neighbour searches (SMOTE-ENN on a million rows: minutes) show progress with an ETA.
+    const knn::ProgressScope progress(opts->method.substr(0, opts->method.find(':')), ctx.quiet);
     classical::ResampleResult res = sampler->resample_owned(std::move(input), req, ctx);
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

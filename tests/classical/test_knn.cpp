@@ -389,6 +389,47 @@ TEST(Knn, OutlyingValuesClippedOnTheInt8Screen) {
   EXPECT_TRUE(detail::last_brute_stats().int8);
 }
 
+TEST(Knn, ProgressScopeReportsLongSearches) {
+  Rng rng(3);
+  const MatrixRM x = make_data(Kind::kGauss, 3000, 8, rng);
+  std::vector<int64_t> rows;
+  for (int64_t i = 0; i < 3000; i += 6) rows.push_back(i);  // 500 rows
+  Options o;
+  o.algo = Algo::kBrute;
+  o.threads = 2;
+  const Result want_self = self_query(x, 5, o), want_rows = query_rows(x, rows, 5, o);
+  {
+    // Work above the scope's threshold: one final line per search (the self-join's rounds or
+    // the plain search's blocks add up to every row), the same results.
+    const ProgressScope scope("test", /*quiet=*/false, /*min_work=*/0);
+    EXPECT_EQ(ProgressScope::current(), &scope);
+    testing::internal::CaptureStderr();
+    const Result a = self_query(x, 5, o);
+    const Result b = query_rows(x, rows, 5, o);
+    const std::string err = testing::internal::GetCapturedStderr();
+    EXPECT_NE(err.find("test neighbours  3000/3000 rows  100%"), std::string::npos) << err;
+    EXPECT_NE(err.find("test neighbours  500/500 rows  100%"), std::string::npos) << err;
+    EXPECT_EQ(a.indices, want_self.indices);
+    EXPECT_EQ(b.indices, want_rows.indices);
+    {
+      const ProgressScope quiet("inner", /*quiet=*/true, 0);  // nested: the innermost counts
+      testing::internal::CaptureStderr();
+      (void)self_query(x, 5, o);
+      EXPECT_EQ(testing::internal::GetCapturedStderr(), "");
+    }
+    EXPECT_EQ(ProgressScope::current(), &scope);
+  }
+  EXPECT_EQ(ProgressScope::current(), nullptr);
+  // No scope, or work below its threshold (the default, seconds of work): nothing.
+  testing::internal::CaptureStderr();
+  (void)self_query(x, 5, o);
+  {
+    const ProgressScope scope("small", false);
+    (void)query_rows(x, rows, 5, o);
+  }
+  EXPECT_EQ(testing::internal::GetCapturedStderr(), "");
+}
+
 TEST(Knn, FullOrderKEqualsNMinusOne) {
   Rng rng(8);
   const MatrixRM ref = make_data(Kind::kGrid, 600, 5, rng);
