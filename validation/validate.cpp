@@ -6,6 +6,7 @@
 #include <cstring>
 #include <limits>
 #include <map>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 
@@ -15,6 +16,7 @@
 #include "classifiers/classifier.h"
 #include "classifiers/metrics.h"
 #include "core/error.h"
+#include "core/progress.h"
 #include "core/split.h"
 #include "validation/accel.h"
 #include "validation/dcr.h"
@@ -960,8 +962,41 @@ json validate(const Table& real, const Table& synthetic, const Table* holdout,
           {"column", opt.sensitive}, {"groups", groups}, {"share_before", sb}, {"share_after", sa}};
     }
   }
+  // The real rows the synthetic ones imitate: those of the classes the compared synthetic rows
+  // have. Where that is fewer classes than the real rows have (a SMOTE-balanced file, `sample
+  // --class`), the overall comparison sets minority-only rows against every real row, so the
+  // fidelity verdicts are taken on "matched" instead: those classes' real (and holdout) rows
+  // against every compared synthetic row. One class: its per-class section (computed last, so
+  // the sections before it draw the same random numbers either way).
+  std::vector<char> in_synth(n_classes, 0), in_real(n_classes, 0);
+  for (size_t i : D.synth) in_synth[size_t(labels[i])] = 1;
+  for (size_t i : D.real) in_real[size_t(labels[i])] = 1;
+  json matched_classes = json::array();
+  size_t n_matched = 0;
+  for (size_t c = 0; c < n_classes; ++c) {
+    if (in_synth[c]) matched_classes.push_back(real.class_names()[c]);
+    n_matched += in_synth[c];
+  }
+  const bool partial =
+      n_matched < size_t(std::count(in_real.begin(), in_real.end(), char{1})) && n_matched > 0;
+
+  // Large inputs take minutes: a progress line (sections done, with an ETA).
+  const bool own_matched = partial && !(n_matched == 1 && opt.per_class);  // computed apart
+  const std::string after_per_class = own_matched ? "matched" : "";
+  std::optional<Progress> progress;
+  if (nr + ns >= opt.progress_rows) {
+    const size_t sections = 1 + (opt.per_class ? n_classes : 0) + (own_matched ? 1 : 0);
+    progress.emplace("validate", sections, "sections", ctx.quiet);
+    progress->note("overall");
+  }
+  auto done = [&](const std::string& next) {
+    if (!progress) return;
+    progress->note(next);
+    progress->advance();
+  };
   report["overall"] =
       section(D, D.real, D.synth, holdout ? &D.hold : nullptr, opt, ctx, threads, rng);
+  done(opt.per_class ? "class " + real.class_names()[0] : after_per_class);
   json per = json::array();
   if (opt.per_class) {
     for (size_t c = 0; c < n_classes; ++c) {
@@ -980,27 +1015,11 @@ json validate(const Table& real, const Table& synthetic, const Table* holdout,
       }
       e["class"] = real.class_names()[c];
       per.push_back(std::move(e));
+      done(c + 1 < n_classes ? "class " + real.class_names()[c + 1] : after_per_class);
     }
   }
   report["per_class"] = per;
 
-  // The real rows the synthetic ones imitate: those of the classes the compared synthetic rows
-  // have. Where that is fewer classes than the real rows have (a SMOTE-balanced file, `sample
-  // --class`), the overall comparison sets minority-only rows against every real row, so the
-  // fidelity verdicts are taken on "matched" instead: those classes' real (and holdout) rows
-  // against every compared synthetic row. One class: its per-class section (computed last, so
-  // the sections before it draw the same random numbers either way).
-  std::vector<char> in_synth(n_classes, 0), in_real(n_classes, 0);
-  for (size_t i : D.synth) in_synth[size_t(labels[i])] = 1;
-  for (size_t i : D.real) in_real[size_t(labels[i])] = 1;
-  json matched_classes = json::array();
-  size_t n_matched = 0;
-  for (size_t c = 0; c < n_classes; ++c) {
-    if (in_synth[c]) matched_classes.push_back(real.class_names()[c]);
-    n_matched += in_synth[c];
-  }
-  const bool partial =
-      n_matched < size_t(std::count(in_real.begin(), in_real.end(), char{1})) && n_matched > 0;
   if (partial) {
     json m;
     if (n_matched == 1 && opt.per_class) {
@@ -1020,6 +1039,7 @@ json validate(const Table& real, const Table& synthetic, const Table* holdout,
     }
     m["classes"] = matched_classes;
     report["matched"] = std::move(m);
+    if (own_matched) done("");
   } else {
     report["matched"] = nullptr;
   }

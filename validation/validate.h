@@ -39,6 +39,9 @@ struct ValidateOptions {
   bool all_rows = false;
   /// Also compute every metric per class.
   bool per_class = true;
+  /// A progress line on stderr (sections done, ETA; none when ctx.quiet) from this many compared
+  /// real + synthetic rows: large inputs take minutes.
+  size_t progress_rows = 50000;
   /// MMD: permutations for the p-value (0 = none).
   int permutations = 100;
   /// MMD: rows per sample in the permutation test (seeded subsample beyond).

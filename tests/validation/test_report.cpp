@@ -132,6 +132,13 @@ TEST(Validate, SyntheticRowsOfOneClassAreJudgedAgainstThatClass) {
       EXPECT_EQ(c["value"], r["overall"]["privacy"]["dcr"]["baseline_protection"]);
     }
   }
+  // A progress line counts the sections (overall, two classes; matched reuses class pos).
+  ValidateOptions shown = quick();
+  shown.progress_rows = 0;
+  testing::internal::CaptureStderr();
+  EXPECT_EQ(validate(real, syn, nullptr, shown, ctx), r);
+  const std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("validate  3/3 sections  100%"), std::string::npos) << err;
   // Without per-class sections the matched one is computed on its own.
   ValidateOptions o = quick();
   o.per_class = false;
