@@ -516,10 +516,8 @@ int32_t floor_clamped(double x, double margin, int32_t lo, int32_t hi) {
 inline double clip_value(double c, double clip) { return std::min(clip, std::max(-clip, c)); }
 
 /// The int8 code of a clipped value: round(c / s), in [-127, 127] (clamped against rounding).
-inline int8_t code(double c, double step, int64_t* sum) {
-  const double a = std::min(127.0, std::max(-127.0, std::nearbyint(c / step)));
-  *sum += static_cast<int64_t>(a);
-  return static_cast<int8_t>(a);
+inline int8_t code(double c, double step) {
+  return static_cast<int8_t>(std::min(127.0, std::max(-127.0, std::nearbyint(c / step))));
 }
 
 void pack_int8(Search& s) {
@@ -540,14 +538,13 @@ void pack_int8(Search& s) {
         }
         const double* x = s.ref_row(i);
         double norm = 0.0, l1 = 0.0;
-        int64_t sum = 0;
         for (size_t j = 0; j < d; ++j) {
           const double c = clip_value(x[j] - s.mean[j], s.clip);
           norm += c * c;
           l1 += std::fabs(c);
           // stored as the unsigned a + 128
           panel[(j / 4) * 64 + l * 4 + j % 4] =
-              static_cast<uint8_t>(static_cast<uint8_t>(code(c, s.step, &sum)) ^ 0x80);
+              static_cast<uint8_t>(static_cast<uint8_t>(code(c, s.step)) ^ 0x80);
         }
         const double ball = s.balls ? p.radii2[i] * (1.0 + 1e-12) : 0.0;
         const double sl1 = s.step * (1.0 + 1e-12) * l1;
@@ -559,12 +556,28 @@ void pack_int8(Search& s) {
   });
 }
 
-/// The query side's slack s ||c^_q||_1 (rounded up) from its codes, the first d bytes of q.
-double query_slack(const Search& s, const int32_t* q) {
-  const auto* bytes = reinterpret_cast<const int8_t*>(q);
+/// A query row as the int8 screen sees it (the plain search's queries, the self-join's rows).
+struct QueryCodes {
+  double norm = 0.0;   ///< ||v_q||^2 of the clipped row
+  double slack = 0.0;  ///< s ||v^_q||_1, rounded up
+  int64_t sum = 0;     ///< sum of the codes (the 128 sum(a_q) folded into thresholds)
+};
+
+/// Write the codes of row x into the first d bytes of q (the rest untouched).
+QueryCodes code_query(const Search& s, const double* x, int32_t* q) {
+  QueryCodes r;
   int64_t l1 = 0;
-  for (size_t j = 0; j < s.d; ++j) l1 += bytes[j] < 0 ? -int64_t{bytes[j]} : int64_t{bytes[j]};
-  return s.step * (1.0 + 1e-12) * s.step * static_cast<double>(l1);
+  auto* bytes = reinterpret_cast<uint8_t*>(q);
+  for (size_t j = 0; j < s.d; ++j) {
+    const double c = clip_value(x[j] - s.mean[j], s.clip);
+    r.norm += c * c;
+    const int8_t a = code(c, s.step);
+    r.sum += a;
+    l1 += a < 0 ? -int64_t{a} : int64_t{a};
+    bytes[j] = static_cast<uint8_t>(a);
+  }
+  r.slack = s.step * (1.0 + 1e-12) * s.step * static_cast<double>(l1);
+  return r;
 }
 
 /// Per-thread buffers for one block of queries.
@@ -702,19 +715,10 @@ void prepare_block(const Search& s, Scratch& w, size_t q0, size_t nb, size_t nb_
         w.K[m] = std::numeric_limits<int32_t>::max();
         continue;
       }
-      const double* x = p.query_row(q0 + m);
-      double norm = 0.0;
-      int64_t sum_a = 0;
-      auto* bytes = reinterpret_cast<uint8_t*>(q);
-      for (size_t j = 0; j < d; ++j) {
-        const double c = clip_value(x[j] - s.mean[j], s.clip);
-        norm += c * c;
-        bytes[j] = static_cast<uint8_t>(code(c, s.step, &sum_a));
-      }
-      const double sl1 = query_slack(s, q);
-      w.P[m] = norm - sl1;
-      w.Pm[m] = 1e-9 * (norm + sl1) * s.inv2s2;
-      w.off[m] = static_cast<int32_t>(128 * sum_a);
+      const QueryCodes qc = code_query(s, p.query_row(q0 + m), q);
+      w.P[m] = qc.norm - qc.slack;
+      w.Pm[m] = 1e-9 * (qc.norm + qc.slack) * s.inv2s2;
+      w.off[m] = static_cast<int32_t>(128 * qc.sum);
     } else {
       float* qf = w.qf.get() + m * d;
       if (m >= nb) {  // never passes: A = +inf, T = -inf
@@ -1066,19 +1070,10 @@ size_t self_join(Search& s, const Output& out) {
         jn.W[i] = 0;
         continue;
       }
-      const double* x = s.ref_row(i);
-      double norm = 0.0;
-      int64_t sum_a = 0;
-      auto* bytes = reinterpret_cast<uint8_t*>(q);
-      for (size_t j = 0; j < s.d; ++j) {
-        const double cj = clip_value(x[j] - s.mean[j], s.clip);
-        norm += cj * cj;
-        bytes[j] = static_cast<uint8_t>(code(cj, s.step, &sum_a));
-      }
-      const double sl1 = query_slack(s, q);
-      jn.P[i] = norm - sl1;
-      jn.Pm[i] = 1e-9 * (norm + sl1) * s.inv2s2;
-      jn.off[i] = static_cast<int32_t>(128 * sum_a);
+      const QueryCodes qc = code_query(s, s.ref_row(i), q);
+      jn.P[i] = qc.norm - qc.slack;
+      jn.Pm[i] = 1e-9 * (qc.norm + qc.slack) * s.inv2s2;
+      jn.off[i] = static_cast<int32_t>(128 * qc.sum);
       jn.W[i] = jn.off[i] - s.init[i];
       jn.set(i, std::numeric_limits<double>::infinity());
     }
