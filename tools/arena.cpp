@@ -285,34 +285,30 @@ Table load_dataset(const DataSetSpec& d, const ArenaConfig& cfg, const Context& 
   return t;
 }
 
-/// The few validation numbers the leaderboard shows (NaN when absent): the fidelity ones from
-/// the section the report's checks use ("matched" when the synthetic rows have fewer classes than
-/// the training rows, as an over-sampler's minority rows have, else "overall"), privacy from
-/// "overall".
+/// The few validation numbers the leaderboard shows (NaN when absent), as the report's checks
+/// give them: fidelity from "matched" when the synthetic rows have fewer classes than the
+/// training rows (an over-sampler's minority rows), else from "overall"; privacy from "overall".
 nlohmann::json validation_summary(const nlohmann::json& report) {
-  const bool matched = report.contains("matched") && report["matched"].is_object() &&
-                       !report["matched"].contains("skipped");
-  const std::string fid = matched ? "/matched" : "/overall";
-  auto at = [&](const std::string& ptr) {
-    const nlohmann::json::json_pointer p(ptr);
-    return report.contains(p) ? get_num(report.at(p)) : kNaN;
+  std::map<std::string, double> check;
+  double detection = kNaN;  // the lowest of the detectors' scores
+  for (const auto& c : report["checks"]) {
+    const std::string name = c["name"];
+    const double v = get_num(c["value"]);
+    check[name] = v;
+    if (name.rfind("detection.", 0) == 0 && std::isfinite(v))
+      detection = std::isfinite(detection) ? std::min(detection, v) : v;
+  }
+  auto at = [&](const char* name) {
+    const auto it = check.find(name);
+    return it == check.end() ? kNaN : it->second;
   };
-  // <section>/detection holds one object per detector (keyed by name) with its "score".
-  double detection = kNaN;
-  const nlohmann::json::json_pointer det(fid + "/detection");
-  if (report.contains(det))
-    for (const auto& [name, d] : report.at(det).items()) {
-      (void)name;
-      const double s = d.is_object() && d.contains("score") ? get_num(d["score"]) : kNaN;
-      if (std::isfinite(s)) detection = std::isfinite(detection) ? std::min(detection, s) : s;
-    }
-  return {{"quality", num(at(fid + "/quality/overall"))},
+  return {{"quality", num(at("quality.overall"))},
           {"detection_score", num(detection)},
-          {"mmd2", num(at(fid + "/mmd/mmd2"))},
-          {"precision", num(at(fid + "/prdc/precision"))},
-          {"coverage", num(at(fid + "/prdc/coverage"))},
-          {"dcr_baseline_protection", num(at("/overall/privacy/dcr/baseline_protection"))},
-          {"exact_duplicates", num(at("/overall/privacy/duplicates/exact_share"))}};
+          {"mmd2", num(at("mmd.mmd2"))},
+          {"precision", num(at("prdc.precision"))},
+          {"coverage", num(at("prdc.coverage"))},
+          {"dcr_baseline_protection", num(at("privacy.dcr.baseline_protection"))},
+          {"exact_duplicates", num(at("privacy.duplicates.exact_share"))}};
 }
 
 nlohmann::json run_cell(const ArenaConfig& cfg, const Cell& cell, const Table& data,

@@ -1022,7 +1022,7 @@ json validate(const Table& real, const Table& synthetic, const Table* holdout,
 
   if (partial) {
     json m;
-    if (n_matched == 1 && opt.per_class) {
+    if (!own_matched) {  // one class, per-class sections computed: reuse its own
       for (const json& e : per)
         if (e["class"] == matched_classes[0]) m = e;
       m.erase("class");
