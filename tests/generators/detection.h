@@ -10,6 +10,7 @@
 
 #include "classifiers/classifier.h"
 #include "classifiers/metrics.h"
+#include "core/generator.h"
 #include "core/rng.h"
 #include "core/table.h"
 #include "tests/generators/mixed_table.h"
@@ -92,6 +93,19 @@ inline double detection_auc(const Table& real, const Table& synth, uint64_t seed
   std::vector<double> score(static_cast<size_t>(p.rows()));
   for (int64_t i = 0; i < p.rows(); ++i) score[static_cast<size_t>(i)] = p(i, 1);
   return metrics::roc_auc_binary(yte, score);
+}
+
+/// As many synthetic rows of each class as `train` has, from `gen`, class c sampled with the
+/// context ctx_of(c), the classes concatenated in order.
+template <class CtxOf>
+Table sample_like(const Generator& gen, const Table& train, CtxOf ctx_of) {
+  const std::vector<int64_t> counts = train.class_counts();
+  Table out;
+  for (size_t c = 0; c < counts.size(); ++c) {
+    Table part = gen.sample(counts[c], train.class_names()[c], {}, ctx_of(c));
+    out = c == 0 ? std::move(part) : Table::concat(out, part);
+  }
+  return out;
 }
 
 }  // namespace rareforge::generators::fixtures

@@ -279,9 +279,7 @@ TEST(Ctgan, Fidelity) {
       "ctgan:epochs=150,batch=50,generator_lr=1e-3,discriminator_lr=1e-3,embedding_dim=32,"
       "generator_dim=64-64,discriminator_dim=64-64",
       real, /*seed=*/1);
-  const std::vector<int64_t> counts = real.class_counts();
-  Table synth = g->sample(counts[0], "a", {}, ctx_with(100));
-  synth = Table::concat(synth, g->sample(counts[1], "b", {}, ctx_with(101)));
+  const Table synth = fixtures::sample_like(*g, real, [](size_t c) { return ctx_with(100 + c); });
   double worst = 0, mean = 0;
   for (const std::string col : {"x1", "x2"})
     for (int32_t c = 0; c < 2; ++c) {

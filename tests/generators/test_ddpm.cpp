@@ -583,9 +583,8 @@ TEST_F(DdpmGenerator, FidelityPerNumericKs) {
   }
   std::printf("worst KS %.4f\n", worst);
   // Detection: the training rows against as many synthetic rows per class.
-  const std::vector<int64_t> counts = train.class_counts();
-  const Table synth = Table::concat(gen->sample(counts[0], "a", {}, cpu_ctx(seed + 60)),
-                                    gen->sample(counts[1], "b", {}, cpu_ctx(seed + 61)));
+  const Table synth =
+      fixtures::sample_like(*gen, train, [&](size_t c) { return cpu_ctx(seed + 60 + c); });
   const double auc = detection_auc(train, synth, 5);
   std::printf("detection AUC %.3f\n", auc);
   EXPECT_LT(auc, kMaxAuc) << "seed " << seed;

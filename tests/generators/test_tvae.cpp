@@ -261,8 +261,9 @@ TEST(Tvae, NonFiniteLossStopsTraining) {
 // An untrained model (1 epoch) is at max 0.63..0.87. Bounds: max < 0.45 and mean < 0.30, above
 // every observed run with a margin. Detection AUC (logistic regression, real rows against as many
 // synthetic rows per class, tests/generators/detection.h), seeds 1..5: 0.672 0.693 0.645 0.731
-// 0.689; after 1 epoch 0.975. Bound: AUC < 0.80. (TVAE decodes modes and categories by argmax, so with short
-// training the mode proportions of a bimodal column are the weakest part, as in the reference.)
+// 0.689; after 1 epoch 0.975. Bound: AUC < 0.80. (TVAE decodes modes and categories by argmax, so
+// with short training the mode proportions of a bimodal column are the weakest part, as in the
+// reference.)
 TEST(Tvae, Fidelity) {
   const Table t = make_table(1500, 20);
   const double kMaxKs = 0.45, kMeanKs = 0.30, kMaxAuc = 0.80;
@@ -284,9 +285,8 @@ TEST(Tvae, Fidelity) {
   EXPECT_LT(sum / 4, kMeanKs) << "max " << worst;
   std::printf("KS max %.3f mean %.3f\n", worst, sum / 4);
   // Detection: the training rows against as many synthetic rows per class.
-  const std::vector<int64_t> counts = t.class_counts();
-  const Table synth = Table::concat(g->sample(counts[0], "a", {}, ctx_with(seed + 200)),
-                                    g->sample(counts[1], "b", {}, ctx_with(seed + 201)));
+  const Table synth =
+      fixtures::sample_like(*g, t, [&](size_t c) { return ctx_with(seed + 200 + c); });
   const double auc = detection_auc(t, synth, 5);
   std::printf("detection AUC %.3f\n", auc);
   EXPECT_LT(auc, kMaxAuc) << "seed " << seed;
